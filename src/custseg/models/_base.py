@@ -1,0 +1,1108 @@
+"""Maximum-likelihood core shared by the probabilistic customer models.
+
+Two pieces live here:
+
+* :func:`fit_mle`, a maximum-likelihood helper: it minimises the weighted mean negative
+  log-likelihood in log-parameter space with L-BFGS-B from several starting points, uses
+  the model's analytic gradient when there is one (finite differences otherwise), adds an
+  optional L2 penalty, rescales time for conditioning, and returns observed-information
+  standard errors. Fits that do not converge, or that end on the edge of the search space
+  because the data do not identify a parameter, warn
+  :class:`~custseg.exceptions.ConvergenceWarning` and return the best finite optimum.
+* :class:`BaseTransactionModel`, the scikit-learn estimator that every transaction model
+  (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB) derives from. It holds the whole public contract
+  (``fit``, ``score_samples``, ``predict``, ``transform``, ``expected_purchases``,
+  ``probability_alive``, ``purchase_probability``, matrices, ``sample``, ``summary``);
+  a model only supplies pure functions of its parameters.
+
+How a model plugs in
+--------------------
+A subclass sets a few class attributes and implements small methods that are two-line
+adapters around the module-level pure functions of its likelihood. All ``params`` are
+1-d float arrays in the order of ``_param_names``, in the time unit of the customer table
+(the base class handles the rescaling); column arrays are float64 in the order of
+``_columns``::
+
+    class BetaGeo(BaseTransactionModel):
+        _param_names = ("r", "alpha", "a", "b")
+        _time_exponents = (0, 1, 0, 0)      # alpha is measured in time units
+        _start_grid = {"r": (0.2, 1.0), "alpha": (0.2, 2.0), "a": (0.5, 2.0),
+                       "b": (1.0, 5.0)}     # in units of the median customer age
+
+        def _loglik(self, params, data):                    # required
+            return bgnbd_loglik(params, data["frequency"], data["recency"], data["T"])
+
+        def _loglik_grad(self, params, data, weights):      # optional
+            return bgnbd_loglik_grad(params, data, weights) # (sum_w_ll, d/dparams)
+
+        def _expected_purchases(self, params, t, x, t_x, T): ...  # E[X(T, T+t] | history]
+        def _probability_alive(self, params, x, t_x, T): ...      # P(alive at T | history)
+        def _purchase_probability(self, params, n, t, x, t_x, T): ...  # P(X(T, T+t]=n | ..)
+        def _expected_purchases_new_customer(self, params, t): ...
+        def _purchase_probability_new_customer(self, params, n, t): ...
+        def _sample(self, params, T, rng): ...  # dict of arrays, one entry per column
+
+Other class attributes a model may override:
+
+``_columns``
+    Names of the input columns, default ``("frequency", "recency", "T")``; BG/BB uses
+    ``("frequency", "recency", "n_periods")``.
+``_age_column``
+    The column holding the customer's age (shifted by ``t`` in
+    :meth:`~BaseTransactionModel.probability_alive`), default ``"T"``.
+``_time_columns``
+    Columns measured in time units (rescaled during the fit), default
+    ``("recency", "T")``; an empty tuple for discrete-time models.
+``_column_aliases``
+    ``{"n_periods": ("periods",)}``: other accepted names of a column.
+``_check_table(frame)``
+    Validation of the customer table; the default is
+    :func:`custseg._validation.check_customer_table` (whole frequency, recency <= T).
+
+Data passed to ``_loglik`` / ``_loglik_grad`` is a :class:`CustomerArrays`: index it by
+column name for the arrays, and call ``data.distinct(name)`` for the distinct values of a
+column and the codes that gather them back (cached per fit), to evaluate costly terms
+such as ``gammaln(r + x)`` once per distinct value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .._serialize import SerializableMixin
+from .._validation import as_customer_frame, check_customer_table
+from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterError
+
+__all__ = [
+    "TIME_UNITS",
+    "periods_per_year",
+    "CustomerArrays",
+    "compress_rows",
+    "MLEResult",
+    "fit_mle",
+    "BaseTransactionModel",
+]
+
+#: Length of each supported time unit, in days.
+TIME_UNITS = {"h": 1.0 / 24.0, "D": 1.0, "W": 7.0, "M": 365.25 / 12.0,
+              "Q": 365.25 / 4.0, "Y": 365.25}
+
+#: Bounds of the search in log-parameter space (after time rescaling).
+LOG_BOUNDS = (-18.0, 18.0)
+
+#: Above this many distinct rows, starting points are searched on a weighted subsample
+#: and only the final optimisation runs on the whole table.
+SUBSAMPLE_ROWS = 40_000
+
+#: Rows evaluated at once by the scoring methods (bounds their memory).
+CHUNK_ROWS = 1 << 17
+
+
+def periods_per_year(time_unit: str) -> float:
+    """Number of periods of ``time_unit`` in one year of 365.25 days.
+
+    Parameters
+    ----------
+    time_unit : {"h", "D", "W", "M", "Q", "Y"}
+        A period: hour, day, week, month (a twelfth of a year), quarter or year.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> periods_per_year("W")
+    52.17857142857143
+    """
+    if time_unit not in TIME_UNITS:
+        raise InvalidParameterError(
+            f"time_unit must be one of {sorted(TIME_UNITS)}, got {time_unit!r}.")
+    return 365.25 / TIME_UNITS[time_unit]
+
+
+# ---------------------------------------------------------------------------------------
+# Column arrays with cached distinct values
+# ---------------------------------------------------------------------------------------
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values (first-seen order) and int64 codes such that uniques[codes] == values."""
+    codes, uniques = pd.factorize(values, sort=False)
+    return np.asarray(uniques), codes.astype(np.int64, copy=False)
+
+
+class CustomerArrays:
+    """Float64 column arrays of a customer table, with cached distinct values per column.
+
+    Parameters
+    ----------
+    columns : mapping of str to ndarray
+        Equal-length 1-d arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = CustomerArrays({"frequency": np.array([0.0, 2.0, 0.0])})
+    >>> values, codes = data.distinct("frequency")
+    >>> values[codes].tolist()
+    [0.0, 2.0, 0.0]
+    """
+
+    __slots__ = ("_columns", "_distinct")
+
+    def __init__(self, columns: Mapping[str, np.ndarray]):
+        self._columns = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
+        self._distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._columns[name]
+
+    def __len__(self) -> int:
+        return len(next(iter(self._columns.values()))) if self._columns else 0
+
+    def keys(self):
+        return self._columns.keys()
+
+    def distinct(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, codes)`` with ``values[codes] == self[name]``; computed once."""
+        if name not in self._distinct:
+            self._distinct[name] = _factorize(self._columns[name])
+        return self._distinct[name]
+
+    def take(self, index: np.ndarray) -> CustomerArrays:
+        """The rows ``index`` as a new :class:`CustomerArrays`."""
+        return CustomerArrays({k: v[index] for k, v in self._columns.items()})
+
+    def with_columns(self, **columns: np.ndarray) -> CustomerArrays:
+        """A copy with some columns replaced."""
+        new = dict(self._columns)
+        new.update(columns)
+        return CustomerArrays(new)
+
+
+def compress_rows(columns: Sequence[np.ndarray], sample_weight: np.ndarray | None = None):
+    """Group identical rows of a table and sum their weights.
+
+    Hash-based (``pandas.factorize`` per column, then on the combined codes), so the cost
+    is linear in the number of rows.
+
+    Parameters
+    ----------
+    columns : sequence of ndarray
+        Equal-length 1-d arrays, the columns of the table.
+    sample_weight : ndarray or None
+        Weight of each row (1 when None).
+
+    Returns
+    -------
+    distinct : list of ndarray
+        The columns of the distinct rows (in order of first appearance).
+    weights : ndarray
+        Sum of the weights of the rows of each distinct row.
+    inverse : ndarray of int64
+        For each input row, the index of its distinct row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> distinct, weights, inverse = compress_rows([np.array([1, 0, 1]), np.array([2, 0, 2])])
+    >>> [c.tolist() for c in distinct], weights.tolist(), inverse.tolist()
+    ([[1, 0], [2, 0]], [2.0, 1.0], [0, 1, 0])
+    """
+    columns = [np.asarray(c) for c in columns]
+    n = len(columns[0])
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
+    for col in columns:
+        uniques, codes = _factorize(col)
+        if size * len(uniques) >= 2**62:  # compact the key before it could overflow
+            _, key = _factorize(key)
+            size = int(key.max()) + 1 if n else 1
+        key = key * len(uniques) + codes
+        size *= max(len(uniques), 1)
+    _, inverse = _factorize(key)
+    n_distinct = int(inverse.max()) + 1 if n else 0
+    first = np.empty(n_distinct, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)
+    weights = np.bincount(inverse, weights=sample_weight, minlength=n_distinct)
+    return [c[first] for c in columns], weights.astype(np.float64), inverse
+
+
+# ---------------------------------------------------------------------------------------
+# Maximum likelihood
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MLEResult:
+    """Outcome of :func:`fit_mle`; parameters in the units of the unscaled data.
+
+    Attributes
+    ----------
+    params : ndarray
+        Maximum-likelihood (or penalised) estimates.
+    cov : ndarray
+        Their covariance, ``diag(params) @ cov_log @ diag(params)`` (delta method);
+        ``inf`` on the diagonal where the data do not identify a parameter.
+    cov_log : ndarray
+        Covariance of the log-parameters: the inverse of the Hessian of the total
+        (weighted, penalised) negative log-likelihood in log-parameter space.
+    objective : float
+        Penalised weighted mean negative log-likelihood at the optimum (scaled data).
+    converged : bool
+        Whether the optimiser reported success with a finite, positive-definite Hessian
+        and no parameter on the edge of the search space.
+    n_iter : int
+        Optimiser iterations of the retained run, polishing included.
+    message : str
+        The optimiser's message.
+    """
+
+    params: np.ndarray
+    cov: np.ndarray
+    cov_log: np.ndarray
+    objective: float
+    converged: bool
+    n_iter: int
+    message: str
+
+
+class _Objective:
+    """Penalised weighted mean negative log-likelihood as a function of log-parameters."""
+
+    def __init__(self, loglik, loglik_grad, data, weights, shift, penalizer):
+        self.loglik = loglik
+        self.loglik_grad = loglik_grad
+        self.data = data
+        self.weights = weights
+        self.total = float(weights.sum())
+        self.shift = shift  # log of the factor turning unscaled into scaled parameters
+        self.penalizer = penalizer
+        self.n_eval = 0
+
+    def _penalty(self, u):
+        if not self.penalizer:
+            return 0.0, 0.0
+        theta = np.exp(u - self.shift)  # parameters in the table's units
+        return self.penalizer * np.sum(theta**2), 2.0 * self.penalizer * theta**2
+
+    def value(self, u) -> float:
+        self.n_eval += 1
+        theta = np.exp(u)
+        with np.errstate(all="ignore"):
+            ll = self.loglik(theta, self.data)
+            total = float(np.dot(self.weights, ll))
+        pen, _ = self._penalty(u)
+        f = -total / self.total + pen
+        return f if np.isfinite(f) else np.inf
+
+    def value_and_grad(self, u) -> tuple[float, np.ndarray]:
+        theta = np.exp(u)
+        if self.loglik_grad is None:
+            f = self.value(u)
+            g = _central_gradient(self.value, u)
+            return f, g
+        self.n_eval += 1
+        with np.errstate(all="ignore"):
+            total, grad = self.loglik_grad(theta, self.data, self.weights)
+        pen, dpen = self._penalty(u)
+        f = -float(total) / self.total + pen
+        g = -np.asarray(grad, dtype=np.float64) * theta / self.total + dpen  # chain rule
+        if not (np.isfinite(f) and np.all(np.isfinite(g))):
+            return np.inf, np.zeros_like(u)
+        return f, g
+
+    def gradient(self, u) -> np.ndarray:
+        return self.value_and_grad(u)[1]
+
+
+def _central_gradient(fun: Callable[[np.ndarray], float], u: np.ndarray,
+                      h: float = 1e-6) -> np.ndarray:
+    g = np.empty_like(u)
+    for j in range(len(u)):
+        e = np.zeros_like(u)
+        e[j] = h
+        g[j] = (fun(u + e) - fun(u - e)) / (2.0 * h)
+    return g
+
+
+def _hessian(obj: _Objective, u: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Hessian of the mean objective in log space: central differences of the gradient
+    (analytic when available), or second differences of the value."""
+    k = len(u)
+    H = np.empty((k, k))
+    if obj.loglik_grad is not None:
+        for j in range(k):
+            e = np.zeros(k)
+            e[j] = h
+            H[:, j] = (obj.gradient(u + e) - obj.gradient(u - e)) / (2.0 * h)
+    else:
+        h = 1e-3
+        f0 = obj.value(u)
+        for i in range(k):
+            for j in range(i, k):
+                ei, ej = np.zeros(k), np.zeros(k)
+                ei[i], ej[j] = h, h
+                if i == j:
+                    H[i, i] = (obj.value(u + ei) - 2 * f0 + obj.value(u - ei)) / h**2
+                else:
+                    H[i, j] = H[j, i] = (obj.value(u + ei + ej) - obj.value(u + ei - ej)
+                                         - obj.value(u - ei + ej)
+                                         + obj.value(u - ei - ej)) / (4 * h * h)
+    return 0.5 * (H + H.T)
+
+
+def _weighted_subsample(n_rows: int, weights: np.ndarray, size: int, rng):
+    """Rows drawn with probability proportional to their weight, grouped with counts."""
+    p = weights / weights.sum()
+    draws = rng.choice(n_rows, size=size, replace=True, p=p)
+    rows, counts = np.unique(draws, return_counts=True)
+    return rows, counts.astype(np.float64)
+
+
+def _minimize(obj: _Objective, u0, max_iter, tol, bounds):
+    return optimize.minimize(obj.value_and_grad, u0, jac=True, method="L-BFGS-B",
+                             bounds=bounds,
+                             options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15,
+                                      "maxcor": 20})
+
+
+def fit_mle(loglik: Callable, data: CustomerArrays, weights: np.ndarray,
+            starts: np.ndarray, *, loglik_grad: Callable | None = None,
+            param_names: Sequence[str], scale_exponents: Sequence[float] | None = None,
+            log_scale: float = 0.0, penalizer: float = 0.0, n_init: int = 1,
+            max_iter: int = 1000, tol: float = 1e-7, random_state=None,
+            estimator_name: str = "model", subsample_rows: int = SUBSAMPLE_ROWS,
+            warn: bool = True) -> MLEResult:
+    r"""Maximise a weighted log-likelihood in log-parameter space.
+
+    Parameters
+    ----------
+    loglik : callable
+        ``loglik(params, data) -> ndarray``: log-likelihood of each row of ``data`` at
+        the natural parameters ``params`` (1-d array).
+    data : CustomerArrays
+        The (distinct) rows, already rescaled (see ``log_scale``).
+    weights : ndarray
+        Weight of each row (counts of identical customers times sample weights).
+    starts : ndarray of shape (n_starts, n_params)
+        Candidate starting points, natural parameters in the rescaled units. The
+        objective is evaluated at each; the optimiser runs from the best ``n_init``.
+    loglik_grad : callable or None
+        ``loglik_grad(params, data, weights) -> (float, ndarray)``: the weighted sum of
+        the log-likelihood and its gradient with respect to the natural parameters.
+        Without it, central finite differences in log space are used.
+    param_names : sequence of str
+        Names used in warnings.
+    scale_exponents : sequence of float or None
+        For each parameter, the power of the data scale it carries: with data rescaled by
+        a factor ``s`` (``log_scale = log(s)``), the parameter in the rescaled units is
+        ``theta * s**e``. Rates measured in time units (BG/NBD's ``alpha``) have ``e=1``.
+    log_scale : float, default=0.0
+        Log of the rescaling factor applied to the data.
+    penalizer : float, default=0.0
+        Coefficient of the L2 penalty ``penalizer * sum(theta**2)`` added to the mean
+        negative log-likelihood, ``theta`` in the units of the unscaled data.
+    n_init : int, default=1
+        Number of optimiser runs (from the best starting points, then from random
+        perturbations of the best one drawn with ``random_state``).
+    max_iter, tol : int, float
+        L-BFGS-B's iteration limit and projected-gradient tolerance on the mean objective.
+    random_state : int, RandomState or None
+        Seeds the perturbed starts and the subsample used to search for starts.
+    estimator_name : str
+        Name used in warnings.
+    subsample_rows : int
+        When ``data`` has more rows, the starts are searched on a weighted subsample of
+        this many customers and only the final run uses all rows.
+    warn : bool, default=True
+        Emit :class:`~custseg.exceptions.ConvergenceWarning` when the fit fails.
+
+    Returns
+    -------
+    MLEResult
+
+    Notes
+    -----
+    With ``u = log(theta_scaled)`` the optimiser minimises
+
+    .. math:: f(u) = -\frac{\sum_i w_i \ell_i(e^u)}{\sum_i w_i}
+              + \lambda \sum_k \theta_k^2,
+
+    whose gradient is ``df/du = (df/dtheta) * theta`` (chain rule). The covariance of
+    ``u`` is the inverse observed information, the inverse Hessian of
+    ``sum_i w_i * f(u)`` (central differences of the analytic gradient), and the
+    covariance of ``theta`` follows by the delta method. The Hessian also gives a final
+    Newton step, kept when it lowers the objective.
+    """
+    k = len(param_names)
+    exps = np.zeros(k) if scale_exponents is None else np.asarray(scale_exponents, float)
+    shift = exps * log_scale
+    rng = check_random_state(random_state)
+    bounds = [LOG_BOUNDS] * k
+    full = _Objective(loglik, loglik_grad, data, np.asarray(weights, float), shift,
+                      penalizer)
+
+    # 1. search for starts (on a subsample of a large table)
+    n_rows = len(data)
+    if n_rows > subsample_rows:
+        rows, counts = _weighted_subsample(n_rows, full.weights, subsample_rows, rng)
+        search = _Objective(loglik, loglik_grad, data.take(rows), counts, shift, penalizer)
+    else:
+        search = full
+    u_starts = np.log(np.clip(np.asarray(starts, dtype=float), 1e-300, None))
+    u_starts = np.clip(u_starts, *LOG_BOUNDS)
+    values = np.array([search.value(u) for u in u_starts])
+    order = np.argsort(values, kind="stable")
+    runs = [u_starts[i] for i in order[: min(n_init, len(order))]]
+    while len(runs) < n_init:
+        runs.append(np.clip(u_starts[order[0]] + rng.normal(0.0, 1.0, size=k), *LOG_BOUNDS))
+
+    best = None
+    n_iter = 0
+    for u0 in runs:
+        res = _minimize(search, u0, max_iter, tol if search is full else 1e-5, bounds)
+        if best is None or (np.isfinite(res.fun) and res.fun < best.fun):
+            best = res
+    n_iter += int(best.nit)
+    u = np.asarray(best.x, dtype=float)
+    if search is not full:  # 2. final run on every row from the subsample's optimum
+        best = _minimize(full, u, max_iter, tol, bounds)
+        u = np.asarray(best.x, dtype=float)
+        n_iter += int(best.nit)
+    f = full.value(u)
+    message = str(best.message)
+    success = bool(best.success)
+
+    # 3. observed information, and a Newton step to polish the optimum
+    at_bound = np.abs(np.abs(u) - LOG_BOUNDS[1]) < 1e-3
+    H = _hessian(full, u) if np.isfinite(f) else np.full((k, k), np.nan)
+    if not at_bound.any() and np.all(np.isfinite(H)):
+        try:
+            step = np.linalg.solve(H, full.gradient(u))
+            u_new = u - step
+            if np.all(np.abs(u_new) < LOG_BOUNDS[1]) and np.all(np.abs(step) < 1.0):
+                f_new = full.value(u_new)
+                if f_new <= f:
+                    u, f = u_new, f_new
+                    n_iter += 1
+        except np.linalg.LinAlgError:
+            pass
+    grad_norm = float(np.max(np.abs(full.gradient(u)))) if np.isfinite(f) else np.inf
+    if not success and grad_norm < max(10 * tol, 1e-6):
+        success = True  # stopped by the line search at a stationary point
+
+    n_total = full.total
+    free = ~at_bound
+    cov_log = np.full((k, k), np.inf)
+    pd_ok = False
+    if np.all(np.isfinite(H)) and free.any():
+        Hf = H[np.ix_(free, free)] * n_total
+        try:
+            np.linalg.cholesky(Hf)
+            inv = np.linalg.inv(Hf)
+            pd_ok = True
+            cov_log = np.zeros((k, k))
+            cov_log[np.ix_(free, free)] = inv
+            cov_log[~free, :] = np.inf
+            cov_log[:, ~free] = np.inf
+        except np.linalg.LinAlgError:
+            pd_ok = False
+    theta = np.exp(u - shift)
+    with np.errstate(invalid="ignore"):
+        cov = theta[:, None] * cov_log * theta[None, :]
+    cov = np.where(np.isnan(cov), np.inf, cov)
+    converged = success and pd_ok and not at_bound.any() and np.isfinite(f)
+
+    if warn and not converged:
+        if not np.isfinite(f):
+            reason = ("the log-likelihood is not finite at any starting point; check the "
+                      "table (time unit, recency <= T)")
+        elif at_bound.any():
+            names = ", ".join(f"{n}={v:.3g}" for n, v, b in zip(param_names, theta, at_bound)
+                              if b)
+            reason = (f"parameter(s) {names} reached the edge of the search space: the "
+                      "data do not identify them (for example when no customer made a "
+                      "repeat purchase); their standard errors are set to inf")
+        elif not success:
+            reason = (f"the optimiser stopped after {n_iter} iterations: {message}. Try a "
+                      "larger max_iter, a small penalizer (for example 1e-4) or more "
+                      "starting points (n_init)")
+        else:
+            reason = ("the Hessian of the log-likelihood is not positive definite at the "
+                      "optimum, so the parameters are poorly identified; try a small "
+                      "penalizer (for example 1e-4); standard errors are set to inf")
+        warnings.warn(f"{estimator_name} did not converge: {reason}.", ConvergenceWarning,
+                      stacklevel=3)
+    return MLEResult(params=theta, cov=cov, cov_log=cov_log, objective=float(f),
+                     converged=bool(converged), n_iter=n_iter, message=message)
+
+
+def start_grid(grid: Mapping[str, Sequence[float]], param_names: Sequence[str]) -> np.ndarray:
+    """Cartesian product of per-parameter starting values, shape (n_starts, n_params)."""
+    return np.array(list(itertools.product(*[grid[name] for name in param_names])),
+                    dtype=float)
+
+
+# ---------------------------------------------------------------------------------------
+# The estimator base class
+# ---------------------------------------------------------------------------------------
+
+def _check_t(t, name: str = "t") -> np.ndarray:
+    arr = np.asarray(t, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise InvalidParameterError(f"{name} must be finite and >= 0, got {t!r}.")
+    return arr
+
+
+def _check_n(n) -> np.ndarray:
+    arr = np.asarray(n, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.round(arr)):
+        raise InvalidParameterError(f"n must be a whole number >= 0, got {n!r}.")
+    return arr
+
+
+class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
+    """Base class of the transaction (purchase-count) models; see the module docstring.
+
+    Parameters
+    ----------
+    penalizer : float, default=0.0
+        L2 penalty ``penalizer * sum(params**2)`` added to the mean negative
+        log-likelihood, the parameters in the time unit of the table (as in
+        ``params_``). Tune it with ``GridSearchCV``: :meth:`score` is the mean
+        log-likelihood.
+    horizon : float or None, default=None
+        Length of the window of :meth:`predict` and :meth:`transform`, in the table's time
+        unit. None means one year: 365.25 days in the time unit when it is known
+        (``time_unit``, or the table's ``attrs["time_unit"]``), else 52 periods (the
+        week of the papers).
+    time_unit : {"h", "D", "W", "M", "Q", "Y"} or None, default=None
+        Unit of ``recency``, ``T``, ``horizon`` and ``t``. None takes the table's
+        ``attrs["time_unit"]`` when present (``rfm_summary`` sets it), else leaves the
+        unit unspecified. A table whose ``attrs["time_unit"]`` differs raises.
+    n_init : int, default=2
+        Number of optimiser runs, from the best points of a fixed grid of starting
+        values (then random perturbations of the best one).
+    max_iter : int, default=1000
+        Iteration limit of each L-BFGS-B run.
+    tol : float, default=1e-7
+        Tolerance on the projected gradient of the mean negative log-likelihood.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the extra starts (``n_init`` beyond the grid) and the subsample on which
+        starts are searched for tables of more than 40,000 distinct rows.
+    """
+
+    _param_names: tuple[str, ...] = ()
+    _columns: tuple[str, ...] = ("frequency", "recency", "T")
+    _column_aliases: dict[str, tuple[str, ...]] = {}
+    _age_column: str = "T"
+    _time_columns: tuple[str, ...] = ("recency", "T")
+    _time_exponents: tuple[float, ...] = ()
+    _start_grid: dict[str, tuple[float, ...]] = {}
+    _feature_names_out = ("expected_purchases", "p_alive")
+
+    _parameter_constraints: dict = {
+        "penalizer": [Interval(numbers.Real, 0, None, closed="left")],
+        "horizon": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "time_unit": [StrOptions(set(TIME_UNITS)), None],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, penalizer=0.0, horizon=None, time_unit=None, n_init=2,
+                 max_iter=1000, tol=1e-7, random_state=None):
+        self.penalizer = penalizer
+        self.horizon = horizon
+        self.time_unit = time_unit
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    # ---- hooks a model implements ------------------------------------------------------
+    def _loglik(self, params: np.ndarray, data: CustomerArrays) -> np.ndarray:
+        raise NotImplementedError
+
+    def _loglik_grad(self, params: np.ndarray, data: CustomerArrays, weights: np.ndarray):
+        raise NotImplementedError
+
+    def _expected_purchases(self, params, t, *columns):
+        raise NotImplementedError
+
+    def _probability_alive(self, params, *columns):
+        raise NotImplementedError
+
+    def _purchase_probability(self, params, n, t, *columns):
+        raise NotImplementedError
+
+    def _expected_purchases_new_customer(self, params, t):
+        raise NotImplementedError
+
+    def _purchase_probability_new_customer(self, params, n, t):
+        raise NotImplementedError
+
+    def _sample(self, params, T, rng) -> dict:
+        raise NotImplementedError
+
+    def _check_table(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Validate the customer table; return float64 arrays by column name."""
+        return check_customer_table(frame, columns=self._columns)
+
+    def _start_points(self, data: CustomerArrays) -> np.ndarray:
+        """Starting points (natural parameters, rescaled units), shape (m, n_params)."""
+        return start_grid(self._start_grid, self._param_names)
+
+    # ---- tags ------------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.target_tags.required = False
+        return tags
+
+    # ---- input handling ----------------------------------------------------------------
+    def _select(self, X) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame) and self._column_aliases:
+            rename = {}
+            for col, aliases in self._column_aliases.items():
+                if col not in X.columns:
+                    for alias in aliases:
+                        if alias in X.columns:
+                            rename[alias] = col
+                            break
+            if rename:
+                X = X.rename(columns=rename)
+        if not isinstance(X, pd.DataFrame):
+            arr = np.asarray(X) if not hasattr(X, "toarray") else None
+            if arr is None:
+                raise InvalidDataError(
+                    f"{type(self).__name__} needs a dense customer table (a DataFrame or "
+                    "array); sparse input is not supported.")
+            if arr.dtype.kind == "c":
+                raise InvalidDataError(
+                    f"Complex values are not a customer table (columns {list(self._columns)}).")
+        return as_customer_frame(X, self._columns)
+
+    def _validate_X(self, X, reset: bool) -> CustomerArrays:
+        frame = self._select(X)
+        for col in self._columns:
+            if frame[col].dtype.kind == "c":
+                raise InvalidDataError(f"Column '{col}' holds complex numbers.")
+        arrays = self._check_table(frame)
+        # feature bookkeeping: names of the selected columns, or the array's width
+        validate_data(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
+                      reset=reset, skip_check_array=True)
+        return CustomerArrays({c: arrays[c] for c in self._columns})
+
+    def _resolve_time_unit(self, X) -> str | None:
+        found = X.attrs.get("time_unit") if isinstance(X, pd.DataFrame) else None
+        if found is not None and self.time_unit is not None and found != self.time_unit:
+            raise InvalidParameterError(
+                f"The customer table is in time unit {found!r} (attrs['time_unit']) but "
+                f"the model was built with time_unit={self.time_unit!r}; summarise the "
+                "transactions in the model's unit or change time_unit.")
+        return self.time_unit if self.time_unit is not None else found
+
+    def _params_array(self) -> np.ndarray:
+        check_is_fitted(self, "params_")
+        return self.params_.to_numpy(dtype=np.float64)
+
+    def _horizon(self) -> float:
+        if self.horizon is not None:
+            return float(self.horizon)
+        unit = getattr(self, "time_unit_", None) or self.time_unit
+        return periods_per_year(unit) if unit is not None else 52.0
+
+    # ---- fitting -----------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters by maximum likelihood.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, 3)
+            The customer table: columns selected by name from a DataFrame (others are
+            ignored), or taken in the order of ``_columns`` from an array.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_customers,) or None
+            Weight of each customer (for example counts of identical customers).
+
+        Returns
+        -------
+        self
+        """
+        time_unit = self._resolve_time_unit(X)
+        data = self._validate_X(X, reset=True)
+        sw = _check_sample_weight(sample_weight, np.empty((len(data), 0)), dtype=np.float64,
+                                  ensure_non_negative=True)
+        cols = [data[c] for c in self._columns]
+        distinct, weights, _ = compress_rows(cols, sw)
+        keep = weights > 0
+        fit_data = CustomerArrays({c: v[keep] for c, v in zip(self._columns, distinct)})
+        weights = weights[keep]
+
+        # rescale time so that the median customer age is 1
+        log_scale = 0.0
+        if self._time_columns:
+            age = fit_data[self._age_column]
+            med = float(np.median(age[age > 0])) if np.any(age > 0) else 1.0
+            log_scale = -np.log(med)
+        scale = np.exp(log_scale)
+        scaled = fit_data.with_columns(**{c: fit_data[c] * scale for c in self._time_columns})
+        exps = (np.asarray(self._time_exponents, float) if self._time_exponents
+                else np.zeros(len(self._param_names)))
+
+        has_grad = type(self)._loglik_grad is not BaseTransactionModel._loglik_grad
+        result = fit_mle(
+            self._loglik, scaled, weights, self._start_points(scaled),
+            loglik_grad=self._loglik_grad if has_grad else None,
+            param_names=self._param_names, scale_exponents=exps, log_scale=log_scale,
+            penalizer=self.penalizer, n_init=self.n_init, max_iter=self.max_iter,
+            tol=self.tol, random_state=self.random_state,
+            estimator_name=type(self).__name__)
+
+        names = list(self._param_names)
+        self.params_ = pd.Series(result.params, index=names, name="coef")
+        self.stderr_ = pd.Series(np.sqrt(np.diag(result.cov)), index=names, name="se")
+        self.covariance_ = pd.DataFrame(result.cov, index=names, columns=names)
+        self.loglik_ = float(np.dot(weights, self._loglik(result.params, fit_data)))
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.time_unit_ = time_unit
+        age = fit_data[self._age_column]
+        self.data_summary_ = {
+            "n_customers": float(weights.sum()),
+            "n_distinct_rows": int(len(fit_data)),
+            "max_frequency": float(fit_data["frequency"].max()),
+            "max_age": float(age.max()),
+            "mean_age": float(np.dot(weights, age) / weights.sum()),
+        }
+        return self
+
+    # ---- scoring -----------------------------------------------------------------------
+    def _chunked(self, fn: Callable, data: CustomerArrays) -> np.ndarray:
+        cols = [data[c] for c in self._columns]
+        n = len(data)
+        if n <= CHUNK_ROWS:
+            return np.asarray(fn(*cols), dtype=np.float64) * np.ones(n)
+        out = np.empty(n)
+        for start in range(0, n, CHUNK_ROWS):
+            sl = slice(start, start + CHUNK_ROWS)
+            out[sl] = fn(*[c[sl] for c in cols])
+        return out
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log-likelihood of each customer's history under the fitted model.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, 3)
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+        """
+        params = self._params_array()
+        data = self._validate_X(X, reset=False)
+        return self._chunked(
+            lambda *cols: self._loglik(params, CustomerArrays(dict(zip(self._columns, cols)))),
+            data)
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Mean log-likelihood per customer (weighted by ``sample_weight``).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, 3)
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_customers,) or None
+
+        Returns
+        -------
+        float
+        """
+        ll = self.score_samples(X)
+        return float(np.average(ll, weights=sample_weight))
+
+    def expected_purchases(self, X, t=None) -> np.ndarray:
+        """Expected number of purchases of each customer in ``(T, T + t]``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, 3)
+        t : float or None, default=None
+            Length of the window in the table's time unit; None uses ``horizon``.
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+        """
+        params = self._params_array()
+        data = self._validate_X(X, reset=False)
+        t = self._horizon() if t is None else _check_t(t)
+        return self._chunked(lambda *cols: self._expected_purchases(params, t, *cols), data)
+
+    def predict(self, X) -> np.ndarray:
+        """Expected number of purchases over the next ``horizon`` periods.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, 3)
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+        """
+        return self.expected_purchases(X, t=None)
+
+    def probability_alive(self, X, t=0.0) -> np.ndarray:
+        """Probability that each customer is alive ``t`` periods after the end of
+        observation, given no purchase in between.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, 3)
+        t : float, default=0.0
+            Periods after the end of the observation window.
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+
+        Notes
+        -----
+        ``P(alive at T + t | x, t_x, T, no purchase in (T, T + t])``. An observation
+        window extended by ``t`` periods without purchases is exactly the history
+        ``(x, t_x, T + t)``, so this is ``P(alive | x, t_x, T + t)``; at ``t = 0`` it is
+        the usual probability of being alive at the end of observation.
+        """
+        params = self._params_array()
+        data = self._validate_X(X, reset=False)
+        t = _check_t(t)
+        age_pos = self._columns.index(self._age_column)
+
+        def fn(*cols):
+            cols = list(cols)
+            cols[age_pos] = cols[age_pos] + t
+            return self._probability_alive(params, *cols)
+
+        return self._chunked(fn, data)
+
+    def purchase_probability(self, X, n, t) -> np.ndarray:
+        """Probability that each customer makes exactly ``n`` purchases in ``(T, T + t]``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, 3)
+        n : int
+            Number of purchases.
+        t : float
+            Length of the window in the table's time unit.
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+
+        See Also
+        --------
+        purchase_probability_new_customer : the same for a customer just acquired.
+        """
+        params = self._params_array()
+        data = self._validate_X(X, reset=False)
+        n, t = _check_n(n), _check_t(t)
+        return self._chunked(lambda *cols: self._purchase_probability(params, n, t, *cols),
+                             data)
+
+    def expected_purchases_new_customer(self, t) -> np.ndarray:
+        """Expected number of repeat purchases of a newly acquired customer in ``(0, t]``.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Length of the window in the table's time unit.
+
+        Returns
+        -------
+        ndarray (shape of ``t``)
+        """
+        params = self._params_array()
+        return np.asarray(self._expected_purchases_new_customer(params, _check_t(t)))
+
+    def purchase_probability_new_customer(self, n, t) -> np.ndarray:
+        """Probability that a newly acquired customer makes ``n`` repeat purchases in
+        ``(0, t]``.
+
+        Parameters
+        ----------
+        n : int or array-like of int
+        t : float or array-like
+
+        Returns
+        -------
+        ndarray (broadcast shape of ``n`` and ``t``)
+        """
+        params = self._params_array()
+        return np.asarray(self._purchase_probability_new_customer(params, _check_n(n),
+                                                                  _check_t(t)))
+
+    def transform(self, X):
+        """Expected purchases over ``horizon`` and probability alive, as two features.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, 3)
+
+        Returns
+        -------
+        ndarray of shape (n_customers, 2)
+            Columns ``get_feature_names_out()``: ``expected_purchases``, ``p_alive``
+            (a DataFrame with ``set_output(transform="pandas")``).
+        """
+        return np.column_stack([self.expected_purchases(X), self.probability_alive(X)])
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the columns of :meth:`transform`.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "params_")
+        return np.asarray(self._feature_names_out, dtype=object)
+
+    # ---- tables for plots ------------------------------------------------------------
+    def _grid(self, max_frequency, max_recency, T):
+        check_is_fitted(self, "params_")
+        max_frequency = int(self.data_summary_["max_frequency"] if max_frequency is None
+                            else max_frequency)
+        max_recency = int(np.ceil(self.data_summary_["max_age"]) if max_recency is None
+                          else max_recency)
+        T = float(max_recency if T is None else T)
+        if max_recency > T:
+            raise InvalidParameterError(
+                f"max_recency ({max_recency}) must not exceed T ({T}).")
+        freq = np.arange(max_frequency + 1, dtype=float)
+        rec = np.arange(max_recency + 1, dtype=float)
+        x, t_x = np.meshgrid(freq, rec)  # rows: recency, columns: frequency
+        return freq, rec, x, t_x, np.full_like(x, T)
+
+    def _matrix(self, values, freq, rec):
+        return pd.DataFrame(values, index=pd.Index(rec, name="recency"),
+                            columns=pd.Index(freq.astype(int), name="frequency"))
+
+    def probability_alive_matrix(self, max_frequency=None, max_recency=None,
+                                 T=None) -> pd.DataFrame:
+        """P(alive) over a grid of frequency (columns) and recency (rows) at age ``T``.
+
+        Parameters
+        ----------
+        max_frequency : int or None
+            Largest frequency; None is the largest in the training table.
+        max_recency : int or None
+            Largest recency; None is the largest age in the training table.
+        T : float or None
+            Age of the customers; None is ``max_recency``.
+
+        Returns
+        -------
+        DataFrame
+            Index ``recency`` 0..max_recency, columns ``frequency`` 0..max_frequency.
+            Cells with frequency 0 and recency > 0 are not histories a table can hold;
+            they are evaluated with the formula all the same.
+        """
+        freq, rec, x, t_x, TT = self._grid(max_frequency, max_recency, T)
+        params = self._params_array()
+        vals = self._probability_alive(params, x.ravel(), t_x.ravel(), TT.ravel())
+        return self._matrix(np.asarray(vals).reshape(x.shape), freq, rec)
+
+    def expected_purchases_matrix(self, t=None, max_frequency=None, max_recency=None,
+                                  T=None) -> pd.DataFrame:
+        """Expected purchases in ``(T, T + t]`` over a grid of frequency and recency.
+
+        Parameters
+        ----------
+        t : float or None
+            Window length; None uses ``horizon``.
+        max_frequency, max_recency, T
+            As in :meth:`probability_alive_matrix`.
+
+        Returns
+        -------
+        DataFrame
+            Index ``recency``, columns ``frequency``.
+        """
+        freq, rec, x, t_x, TT = self._grid(max_frequency, max_recency, T)
+        params = self._params_array()
+        t = self._horizon() if t is None else float(_check_t(t))
+        vals = self._expected_purchases(params, t, x.ravel(), t_x.ravel(), TT.ravel())
+        return self._matrix(np.asarray(vals).reshape(x.shape), freq, rec)
+
+    # ---- simulation and summaries -----------------------------------------------------
+    def sample(self, n_customers: int, T, random_state=None) -> pd.DataFrame:
+        """Simulate customer histories from the fitted model.
+
+        Parameters
+        ----------
+        n_customers : int
+            Number of customers.
+        T : float or array-like of shape (n_customers,)
+            Age of each customer (length of its observation window).
+        random_state : int, numpy Generator or None
+            Seed.
+
+        Returns
+        -------
+        DataFrame
+            The model's columns (``frequency``, ``recency``, ``T`` ...) and the simulated
+            latent variables, one row per customer; fit the model on it, or compare its
+            distribution of ``frequency`` with the observed one.
+        """
+        params = self._params_array()
+        n = int(n_customers)
+        if n < 1:
+            raise InvalidParameterError(f"n_customers must be >= 1, got {n_customers}.")
+        T = np.broadcast_to(_check_t(T, self._age_column), (n,)).astype(np.float64)
+        rng = (random_state if isinstance(random_state, np.random.Generator)
+               else np.random.default_rng(random_state))
+        out = self._sample(params, T, rng)
+        first = list(self._columns)
+        rest = [c for c in out if c not in first]
+        return pd.DataFrame({c: out[c] for c in first + rest})
+
+    def summary(self) -> pd.DataFrame:
+        """Estimates with standard errors and 95% confidence intervals.
+
+        Returns
+        -------
+        DataFrame
+            Index: the parameter names; columns ``coef``, ``se`` (delta method),
+            ``lower_95`` and ``upper_95``. The intervals are computed on the log scale,
+            ``exp(log(coef) -/+ 1.96 * se / coef)``, so they stay positive.
+        """
+        check_is_fitted(self, "params_")
+        coef = self.params_.to_numpy()
+        se = self.stderr_.to_numpy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            half = 1.959963984540054 * se / coef
+            lower, upper = coef * np.exp(-half), coef * np.exp(half)
+        return pd.DataFrame({"coef": coef, "se": se, "lower_95": lower, "upper_95": upper},
+                            index=self.params_.index)
