@@ -16,7 +16,7 @@ import pandas as pd
 
 from .._validation import N_EXAMPLES, check_columns, raise_bad_rows
 from ..exceptions import InvalidDataError, InvalidParameterError
-from ._rfm import parse_dates, parse_timestamp
+from ._rfm import missing_mask, parse_dates, parse_timestamp
 
 __all__ = ["clean_transactions", "CleaningReport", "ProblemRows", "PROBLEMS"]
 
@@ -178,14 +178,6 @@ def _check_choice(name, value, choices):
             f"{name}={value!r} is not valid; choose one of {list(choices)}.")
 
 
-def _missing_mask(values: pd.Series) -> np.ndarray:
-    mask = np.array(values.isna().to_numpy(dtype=bool))
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        stripped = values.astype("string").str.strip()
-        mask |= (stripped == "").fillna(False).to_numpy(dtype=bool)
-    return mask
-
-
 def _parse_amounts(frame: pd.DataFrame, column: str, alive: np.ndarray) -> np.ndarray:
     """Amounts as float64, NaN where missing; raise on text that is not an amount.
 
@@ -196,7 +188,7 @@ def _parse_amounts(frame: pd.DataFrame, column: str, alive: np.ndarray) -> np.nd
     is an error, not a guess.
     """
     values = frame[column]
-    missing = _missing_mask(values)
+    missing = missing_mask(values)
     if pd.api.types.is_bool_dtype(values.dtype):
         raise InvalidDataError(f"Column '{column}' holds booleans, not amounts.")
     if pd.api.types.is_numeric_dtype(values.dtype):
@@ -414,7 +406,7 @@ def clean_transactions(transactions, customer_id_col="customer_id", datetime_col
     }
 
     ids = frame[customer_id_col]
-    missing_id = _missing_mask(ids)
+    missing_id = missing_mask(ids)
     record(0, missing_id, missing_ids, problem="have no customer id (NaN, None or blank)")
 
     dates = parse_dates(frame, datetime_col, datetime_format)

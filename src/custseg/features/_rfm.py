@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._validation import check_columns, check_no_nan, check_not_empty, raise_bad_rows
+from .._validation import check_columns, check_not_empty, raise_bad_rows
 from ..exceptions import EmptyDataError, InvalidDataError, InvalidParameterError
 
 __all__ = ["rfm_summary", "calibration_holdout_split"]
@@ -136,6 +136,15 @@ def parse_dates(frame: pd.DataFrame, column: str, datetime_format=None) -> pd.Se
     return _as_naive(parsed)
 
 
+def missing_mask(values: pd.Series) -> np.ndarray:
+    """Writable boolean mask of missing values: NaN, None, or blank text."""
+    mask = np.array(values.isna().to_numpy(dtype=bool))
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        blank = values.astype("string").str.strip() == ""
+        mask |= blank.fillna(False).to_numpy(dtype=bool)
+    return mask
+
+
 def _checked_dates(frame: pd.DataFrame, column: str, datetime_format) -> pd.Series:
     parsed = parse_dates(frame, column, datetime_format)
     missing = frame[column].isna().to_numpy()
@@ -158,6 +167,11 @@ def parse_timestamp(value, datetime_format=None, *, name="observation_period_end
     if not isinstance(stamp, pd.Timestamp) or pd.isna(stamp):
         raise InvalidParameterError(f"{name}={value!r} is not a single date.")
     return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
+def _show(stamp: pd.Timestamp) -> str:
+    """A timestamp as text, without the time of day when it is midnight."""
+    return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else str(stamp)
 
 
 def _stamp_code(stamp: pd.Timestamp, spec: _PeriodSpec) -> int:
@@ -218,13 +232,6 @@ def _encode_ids(ids: pd.Series, column: str) -> _Ids:
     return _Ids(codes, len(uniques), lambda present: uniques[present])
 
 
-def _small_int(values: np.ndarray, bound: int) -> np.ndarray:
-    """``values`` as int32 when every value lies in [0, bound) with bound < 2**31."""
-    if bound < 2**31 and values.dtype != np.int32:
-        return values.astype(np.int32)
-    return values
-
-
 # --------------------------------------------------------------------------- core
 @dataclass
 class _Log:
@@ -245,7 +252,9 @@ def _read_log(transactions, customer_id_col, datetime_col, monetary_value_col, f
         columns.append(monetary_value_col)
     check_columns(transactions, columns, what="transaction log")
     check_not_empty(transactions, what="transaction log")
-    check_no_nan(transactions, customer_id_col)
+    raise_bad_rows(transactions, missing_mask(transactions[customer_id_col]),
+                   customer_id_col, "are missing (NaN, None or empty string)",
+                   hint="Drop them, or use custseg.features.clean_transactions.")
     dates = _checked_dates(transactions, datetime_col, datetime_format).to_numpy()
     amounts = None
     if monetary_value_col is not None:
@@ -334,14 +343,15 @@ def _check_end_after_first(log: _Log, first_code_period: np.ndarray, present, en
                            end: pd.Timestamp, datetime_col: str, customer_id_col: str):
     late = first_code_period > end_code
     if late.any():
-        first_date = np.full(log.ids.n_codes, np.datetime64("NaT"), dtype=log.dates.dtype)
-        np.minimum.at(first_date.view(np.int64), log.ids.codes, log.dates.view(np.int64))
+        first_date = np.full(log.ids.n_codes, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first_date, log.ids.codes, log.dates.view(np.int64))
+        first_date = first_date.view(log.dates.dtype)
         table = pd.DataFrame({"first_purchase": first_date[present]},
                              index=log.ids.labels(present))
         raise_bad_rows(
             table, late, datetime_col,
             f"(customers, shown by {customer_id_col}) make their first purchase after "
-            f"observation_period_end={end} (in a later {log.spec.freq!r} period), so "
+            f"observation_period_end={_show(end)} (in a later {log.spec.freq!r} period), so "
             f"their age T would be negative",
             hint="Move observation_period_end later, filter the log first, or use "
                  "custseg.features.clean_transactions(..., future='drop').",
@@ -655,12 +665,12 @@ def calibration_holdout_split(transactions, customer_id_col="customer_id",
     in_hold = ~in_cal & (log.dates <= obs_stamp)
     if not in_cal.any():
         raise EmptyDataError(
-            f"No transaction on or before calibration_period_end={cal_end} (the log "
-            f"starts on {pd.Timestamp(log.dates.min())}).")
+            f"No transaction on or before calibration_period_end={_show(cal_end)} (the "
+            f"log starts on {_show(pd.Timestamp(log.dates.min()))}).")
     if not in_hold.any():
         raise EmptyDataError(
-            f"No transaction in the holdout window ({cal_end}, {obs_end}]: check "
-            f"calibration_period_end and observation_period_end.")
+            f"No transaction in the holdout window ({_show(cal_end)}, {_show(obs_end)}]: "
+            f"check calibration_period_end and observation_period_end.")
     cal_code = _stamp_code(cal_end, log.spec)
     cal = _keep_rows(log, in_cal)
     s = _summarise(cal.ids.codes, cal.ids.n_codes, cal.periods, cal.amounts,
