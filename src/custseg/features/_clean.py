@@ -448,7 +448,7 @@ def clean_transactions(transactions, customer_id_col="customer_id", datetime_col
             live = np.flatnonzero(alive)
             codes, _ = pd.factorize(ids.iloc[live])
             times = dates.to_numpy()[live].view(np.int64)
-            netted, n_reduced, unmatched = _net_returns(codes, int(codes.max()) + 1,
+            netted, n_reduced, unmatched = _net_returns(codes, int(codes.max(initial=-1)) + 1,
                                                         times, amounts[live])
             new_amounts = amounts.copy()
             new_amounts[live] = netted

@@ -115,6 +115,9 @@ def parse_dates(frame: pd.DataFrame, column: str, datetime_format=None) -> pd.Se
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
         return _as_naive(values)
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        if not values.notna().any():  # an empty or all-missing column read as numbers
+            return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]",
+                             name=values.name)
         if datetime_format is None:
             raise InvalidDataError(
                 f"Column '{column}' holds numbers ({dtype}), not dates. Pass "
