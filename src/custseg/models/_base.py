@@ -35,6 +35,9 @@ adapters around the module-level pure functions of its likelihood. All ``params`
         def _loglik_grad(self, params, data, weights):      # optional
             return bgnbd_loglik_grad(params, data, weights) # (sum_w_ll, d/dparams)
 
+        def _loglik_hess(self, params, data, weights):      # optional
+            return bgnbd_loglik_hess(params, data, weights) # (.., .., d2/dparams2)
+
         def _expected_purchases(self, params, t, x, t_x, T): ...  # E[X(T, T+t] | history]
         def _probability_alive(self, params, x, t_x, T): ...      # P(alive at T | history)
         def _purchase_probability(self, params, n, t, x, t_x, T): ...  # P(X(T, T+t]=n | ..)
@@ -59,10 +62,15 @@ Other class attributes a model may override:
     Validation of the customer table; the default is
     :func:`custseg._validation.check_customer_table` (whole frequency, recency <= T).
 
-Data passed to ``_loglik`` / ``_loglik_grad`` is a :class:`CustomerArrays`: index it by
-column name for the arrays, and call ``data.distinct(name)`` for the distinct values of a
-column and the codes that gather them back (cached per fit), to evaluate costly terms
-such as ``gammaln(r + x)`` once per distinct value.
+Data passed to ``_loglik`` / ``_loglik_grad`` / ``_loglik_hess`` is a
+:class:`CustomerArrays` holding the distinct rows of the table (their counts times the
+sample weights are ``weights``), with time columns rescaled: index it by column name for
+the arrays; ``data.distinct(name)`` gives the distinct values of a column and the codes
+that gather them back, to evaluate costly terms such as ``gammaln(r + x)`` once per
+distinct value; ``data.cached(key, weights, build)`` keeps any parameter-free structure
+(sums of weights per distinct value ...) for the whole fit. Without ``_loglik_grad`` the
+gradient is taken by finite differences; with ``_loglik_hess`` the final optimisation on
+all rows is a trust-region Newton method (fewest passes over large tables).
 """
 
 from __future__ import annotations
@@ -90,6 +98,7 @@ __all__ = [
     "periods_per_year",
     "CustomerArrays",
     "compress_rows",
+    "dot1d",
     "MLEResult",
     "fit_mle",
     "BaseTransactionModel",
@@ -108,6 +117,12 @@ SUBSAMPLE_ROWS = 40_000
 
 #: Rows evaluated at once by the scoring methods (bounds their memory).
 CHUNK_ROWS = 1 << 17
+
+
+def dot1d(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum(a * b)`` of two 1-d arrays without BLAS (whose threads make ``np.dot`` of
+    long vectors much slower on a busy machine)."""
+    return float(np.einsum("i,i->", a, b))
 
 
 def periods_per_year(time_unit: str) -> float:
@@ -160,11 +175,12 @@ class CustomerArrays:
     [0.0, 2.0, 0.0]
     """
 
-    __slots__ = ("_columns", "_distinct")
+    __slots__ = ("_columns", "_distinct", "_cache")
 
     def __init__(self, columns: Mapping[str, np.ndarray]):
         self._columns = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
         self._distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict = {}
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._columns[name]
@@ -181,6 +197,17 @@ class CustomerArrays:
             self._distinct[name] = _factorize(self._columns[name])
         return self._distinct[name]
 
+    def cached(self, key, weights: np.ndarray, build: Callable[[], object]):
+        """``build()``, computed once per ``key`` and ``weights`` array: where a model
+        keeps structures derived from the rows and their weights (for example the sums of
+        the weights per distinct value) that do not depend on the parameters."""
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is weights:
+            return hit[1]
+        value = build()
+        self._cache[key] = (weights, value)
+        return value
+
     def take(self, index: np.ndarray) -> CustomerArrays:
         """The rows ``index`` as a new :class:`CustomerArrays`."""
         return CustomerArrays({k: v[index] for k, v in self._columns.items()})
@@ -192,11 +219,31 @@ class CustomerArrays:
         return CustomerArrays(new)
 
 
-def compress_rows(columns: Sequence[np.ndarray], sample_weight: np.ndarray | None = None):
+def _as_codes(col: np.ndarray):
+    """``(codes - offset, span)`` for a column of whole numbers, else None."""
+    if col.dtype.kind in "iu":
+        ci = col.astype(np.int64, copy=False)
+    elif col.dtype.kind == "f" and col.size and np.array_equal(col, np.floor(col)) \
+            and np.abs(col).max() < 2**52:
+        ci = col.astype(np.int64)
+    else:
+        return None
+    lo = int(ci.min())
+    return ci - lo, int(ci.max()) - lo + 1, lo
+
+
+#: Largest key range for which identical rows are grouped by a direct count table.
+_DIRECT_KEYS = 1 << 23
+
+
+def compress_rows(columns: Sequence[np.ndarray], sample_weight: np.ndarray | None = None,
+                  *, return_inverse: bool = True):
     """Group identical rows of a table and sum their weights.
 
-    Hash-based (``pandas.factorize`` per column, then on the combined codes), so the cost
-    is linear in the number of rows.
+    Linear in the number of rows: whole-number columns (counts, whole periods) are
+    combined into one integer key counted in a direct table; other columns go through
+    ``pandas.factorize`` (hashing). When a column has no repeated value every row is
+    distinct and the table is returned as is.
 
     Parameters
     ----------
@@ -204,40 +251,81 @@ def compress_rows(columns: Sequence[np.ndarray], sample_weight: np.ndarray | Non
         Equal-length 1-d arrays, the columns of the table.
     sample_weight : ndarray or None
         Weight of each row (1 when None).
+    return_inverse : bool, default=True
+        Also return, for each input row, the index of its distinct row.
 
     Returns
     -------
     distinct : list of ndarray
-        The columns of the distinct rows (in order of first appearance).
+        The columns of the distinct rows (in an unspecified order).
     weights : ndarray
         Sum of the weights of the rows of each distinct row.
     inverse : ndarray of int64
-        For each input row, the index of its distinct row.
+        Only with ``return_inverse``: the index of each input row's distinct row.
 
     Examples
     --------
     >>> import numpy as np
     >>> distinct, weights, inverse = compress_rows([np.array([1, 0, 1]), np.array([2, 0, 2])])
-    >>> [c.tolist() for c in distinct], weights.tolist(), inverse.tolist()
-    ([[1, 0], [2, 0]], [2.0, 1.0], [0, 1, 0])
+    >>> sorted(zip(*[c.tolist() for c in distinct], weights.tolist()))
+    [(0, 0, 1.0), (1, 2, 2.0)]
+    >>> distinct[0][inverse].tolist()
+    [1, 0, 1]
     """
     columns = [np.asarray(c) for c in columns]
     n = len(columns[0])
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+
+    def result(distinct, weights, inverse):
+        weights = np.asarray(weights, dtype=np.float64)
+        return (distinct, weights, inverse) if return_inverse else (distinct, weights)
+
+    if n == 0:
+        return result([c[:0] for c in columns], np.zeros(0), np.zeros(0, dtype=np.int64))
+    coded = [_as_codes(c) for c in columns]
+    if all(c is not None for c in coded):
+        size = 1
+        for _, span, _ in coded:
+            size *= span
+        if size <= _DIRECT_KEYS:  # direct count table over the combined key
+            key = np.zeros(n, dtype=np.int64)
+            for codes, span, _ in coded:
+                key *= span
+                key += codes
+            counts = np.bincount(key, minlength=size)
+            present = np.flatnonzero(counts)
+            weights = (counts[present] if sw is None
+                       else np.bincount(key, weights=sw, minlength=size)[present])
+            distinct = []
+            rest = present
+            for (_, span, lo), col in reversed(list(zip(coded, columns))):
+                distinct.append((rest % span + lo).astype(col.dtype))
+                rest = rest // span
+            distinct.reverse()
+            inverse = None
+            if return_inverse:
+                rank = np.zeros(size, dtype=np.int64)
+                rank[present] = np.arange(len(present))
+                inverse = rank[key]
+            return result(distinct, weights, inverse)
     key = np.zeros(n, dtype=np.int64)
     size = 1
     for col in columns:
         uniques, codes = _factorize(col)
+        if len(uniques) == n:  # no repeated value: every row is distinct
+            return result(list(columns), np.ones(n) if sw is None else sw,
+                          np.arange(n, dtype=np.int64))
         if size * len(uniques) >= 2**62:  # compact the key before it could overflow
             _, key = _factorize(key)
-            size = int(key.max()) + 1 if n else 1
+            size = int(key.max()) + 1
         key = key * len(uniques) + codes
         size *= max(len(uniques), 1)
     _, inverse = _factorize(key)
-    n_distinct = int(inverse.max()) + 1 if n else 0
+    n_distinct = int(inverse.max()) + 1
     first = np.empty(n_distinct, dtype=np.int64)
     first[inverse[::-1]] = np.arange(n - 1, -1, -1)
-    weights = np.bincount(inverse, weights=sample_weight, minlength=n_distinct)
-    return [c[first] for c in columns], weights.astype(np.float64), inverse
+    weights = np.bincount(inverse, weights=sw, minlength=n_distinct)
+    return result([c[first] for c in columns], weights, inverse)
 
 
 # ---------------------------------------------------------------------------------------
@@ -281,42 +369,41 @@ class MLEResult:
 class _Objective:
     """Penalised weighted mean negative log-likelihood as a function of log-parameters."""
 
-    def __init__(self, loglik, loglik_grad, data, weights, shift, penalizer):
+    def __init__(self, loglik, loglik_grad, loglik_hess, data, weights, shift, penalizer):
         self.loglik = loglik
         self.loglik_grad = loglik_grad
+        self.loglik_hess = loglik_hess
         self.data = data
         self.weights = weights
         self.total = float(weights.sum())
         self.shift = shift  # log of the factor turning unscaled into scaled parameters
         self.penalizer = penalizer
-        self.n_eval = 0
+        self._last = None  # (u, f, g, H) of the last Hessian evaluation
 
     def _penalty(self, u):
         if not self.penalizer:
-            return 0.0, 0.0
-        theta = np.exp(u - self.shift)  # parameters in the table's units
-        return self.penalizer * np.sum(theta**2), 2.0 * self.penalizer * theta**2
+            return 0.0, 0.0, 0.0
+        theta2 = np.exp(2.0 * (u - self.shift))  # squared parameters in the table's units
+        return (self.penalizer * np.sum(theta2), 2.0 * self.penalizer * theta2,
+                4.0 * self.penalizer * theta2)
 
     def value(self, u) -> float:
-        self.n_eval += 1
+        if self.loglik_grad is not None:  # usually cheaper: it can use cached structures
+            return self.value_and_grad(u)[0]
         theta = np.exp(u)
         with np.errstate(all="ignore"):
             ll = self.loglik(theta, self.data)
-            total = float(np.dot(self.weights, ll))
-        pen, _ = self._penalty(u)
-        f = -total / self.total + pen
+            total = dot1d(self.weights, ll)
+        f = -total / self.total + self._penalty(u)[0]
         return f if np.isfinite(f) else np.inf
 
     def value_and_grad(self, u) -> tuple[float, np.ndarray]:
-        theta = np.exp(u)
         if self.loglik_grad is None:
-            f = self.value(u)
-            g = _central_gradient(self.value, u)
-            return f, g
-        self.n_eval += 1
+            return self.value(u), _central_gradient(self.value, u)
+        theta = np.exp(u)
         with np.errstate(all="ignore"):
             total, grad = self.loglik_grad(theta, self.data, self.weights)
-        pen, dpen = self._penalty(u)
+        pen, dpen, _ = self._penalty(u)
         f = -float(total) / self.total + pen
         g = -np.asarray(grad, dtype=np.float64) * theta / self.total + dpen  # chain rule
         if not (np.isfinite(f) and np.all(np.isfinite(g))):
@@ -325,6 +412,31 @@ class _Objective:
 
     def gradient(self, u) -> np.ndarray:
         return self.value_and_grad(u)[1]
+
+    def value_grad_hess(self, u):
+        """Value, gradient and Hessian in log space from the model's analytic Hessian."""
+        if self._last is not None and np.array_equal(self._last[0], u):
+            return self._last[1:]
+        theta = np.exp(u)
+        with np.errstate(all="ignore"):
+            total, grad, hess = self.loglik_hess(theta, self.data, self.weights)
+        grad = np.asarray(grad, dtype=np.float64)
+        pen, dpen, d2pen = self._penalty(u)
+        f = -float(total) / self.total + pen
+        g = -grad * theta / self.total + dpen
+        H = (-(np.outer(theta, theta) * np.asarray(hess, dtype=np.float64)
+               + np.diag(theta * grad)) / self.total + np.diag(d2pen * np.ones_like(u)))
+        if not (np.isfinite(f) and np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
+            f, g, H = np.inf, np.zeros_like(u), np.eye(len(u))
+        self._last = (np.array(u, copy=True), f, g, H)
+        return f, g, H
+
+    def newton_fun(self, u):
+        f, g, _ = self.value_grad_hess(u)
+        return f, g
+
+    def newton_hess(self, u):
+        return self.value_grad_hess(u)[2]
 
 
 def _central_gradient(fun: Callable[[np.ndarray], float], u: np.ndarray,
@@ -338,9 +450,12 @@ def _central_gradient(fun: Callable[[np.ndarray], float], u: np.ndarray,
 
 
 def _hessian(obj: _Objective, u: np.ndarray, h: float = 1e-4) -> np.ndarray:
-    """Hessian of the mean objective in log space: central differences of the gradient
-    (analytic when available), or second differences of the value."""
+    """Hessian of the mean objective in log space: analytic when the model gives it,
+    else central differences of the gradient (analytic when available), else second
+    differences of the value."""
     k = len(u)
+    if obj.loglik_hess is not None:
+        return obj.value_grad_hess(u)[2]
     H = np.empty((k, k))
     if obj.loglik_grad is not None:
         for j in range(k):
@@ -371,15 +486,38 @@ def _weighted_subsample(n_rows: int, weights: np.ndarray, size: int, rng):
     return rows, counts.astype(np.float64)
 
 
-def _minimize(obj: _Objective, u0, max_iter, tol, bounds):
+def _lbfgsb(obj: _Objective, u0, max_iter, tol, bounds):
     return optimize.minimize(obj.value_and_grad, u0, jac=True, method="L-BFGS-B",
                              bounds=bounds,
-                             options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15,
-                                      "maxcor": 20})
+                             options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15})
+
+
+def _trust_newton(obj: _Objective, u0, max_iter, tol):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return optimize.minimize(obj.newton_fun, u0, jac=True, hess=obj.newton_hess,
+                                 method="trust-exact",
+                                 options={"maxiter": max_iter, "gtol": tol})
+
+
+_THREADPOOLS = None
+
+
+def _single_threaded_blas():
+    """Context limiting BLAS to one thread: the optimisers work on vectors of a few
+    parameters, for which OpenBLAS threads only add contention (L-BFGS-B runs up to 50
+    times slower on a busy machine without this)."""
+    global _THREADPOOLS
+    if _THREADPOOLS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _THREADPOOLS = ThreadpoolController()
+    return _THREADPOOLS.limit(limits=1, user_api="blas")
 
 
 def fit_mle(loglik: Callable, data: CustomerArrays, weights: np.ndarray,
             starts: np.ndarray, *, loglik_grad: Callable | None = None,
+            loglik_hess: Callable | None = None,
             param_names: Sequence[str], scale_exponents: Sequence[float] | None = None,
             log_scale: float = 0.0, penalizer: float = 0.0, n_init: int = 1,
             max_iter: int = 1000, tol: float = 1e-7, random_state=None,
@@ -403,6 +541,11 @@ def fit_mle(loglik: Callable, data: CustomerArrays, weights: np.ndarray,
         ``loglik_grad(params, data, weights) -> (float, ndarray)``: the weighted sum of
         the log-likelihood and its gradient with respect to the natural parameters.
         Without it, central finite differences in log space are used.
+    loglik_hess : callable or None
+        ``loglik_hess(params, data, weights) -> (float, ndarray, ndarray)``: as
+        ``loglik_grad`` plus the Hessian with respect to the natural parameters. With it,
+        the final optimisation on all rows is a trust-region Newton method and the
+        standard errors use the exact Hessian.
     param_names : sequence of str
         Names used in warnings.
     scale_exponents : sequence of float or None
@@ -418,7 +561,7 @@ def fit_mle(loglik: Callable, data: CustomerArrays, weights: np.ndarray,
         Number of optimiser runs (from the best starting points, then from random
         perturbations of the best one drawn with ``random_state``).
     max_iter, tol : int, float
-        L-BFGS-B's iteration limit and projected-gradient tolerance on the mean objective.
+        Iteration limit and gradient tolerance (on the mean objective, in log space).
     random_state : int, RandomState or None
         Seeds the perturbed starts and the subsample used to search for starts.
     estimator_name : str
@@ -440,25 +583,41 @@ def fit_mle(loglik: Callable, data: CustomerArrays, weights: np.ndarray,
     .. math:: f(u) = -\frac{\sum_i w_i \ell_i(e^u)}{\sum_i w_i}
               + \lambda \sum_k \theta_k^2,
 
-    whose gradient is ``df/du = (df/dtheta) * theta`` (chain rule). The covariance of
-    ``u`` is the inverse observed information, the inverse Hessian of
-    ``sum_i w_i * f(u)`` (central differences of the analytic gradient), and the
-    covariance of ``theta`` follows by the delta method. The Hessian also gives a final
-    Newton step, kept when it lowers the objective.
+    whose gradient is ``df/du = (df/dtheta) * theta`` (chain rule) and Hessian
+    ``diag(theta) H_theta diag(theta) + diag(theta * df/dtheta)``. L-BFGS-B (bounded to
+    ``|u| <= 18``) runs from the best starting points; the covariance of ``u`` is the
+    inverse observed information, the inverse Hessian of ``sum_i w_i * f(u)`` (analytic,
+    or central differences of the gradient), and the covariance of ``theta`` follows by
+    the delta method. A final Newton step is kept when it lowers the objective.
     """
+    with _single_threaded_blas():
+        return _fit_mle(loglik, data, weights, starts, loglik_grad=loglik_grad,
+                        loglik_hess=loglik_hess, param_names=param_names,
+                        scale_exponents=scale_exponents, log_scale=log_scale,
+                        penalizer=penalizer, n_init=n_init, max_iter=max_iter, tol=tol,
+                        random_state=random_state, estimator_name=estimator_name,
+                        subsample_rows=subsample_rows, warn=warn)
+
+
+def _fit_mle(loglik, data, weights, starts, *, loglik_grad, loglik_hess, param_names,
+             scale_exponents, log_scale, penalizer, n_init, max_iter, tol, random_state,
+             estimator_name, subsample_rows, warn) -> MLEResult:
+    """Body of :func:`fit_mle`."""
     k = len(param_names)
     exps = np.zeros(k) if scale_exponents is None else np.asarray(scale_exponents, float)
     shift = exps * log_scale
     rng = check_random_state(random_state)
     bounds = [LOG_BOUNDS] * k
-    full = _Objective(loglik, loglik_grad, data, np.asarray(weights, float), shift,
-                      penalizer)
+    weights = np.asarray(weights, dtype=np.float64)
+    full = _Objective(loglik, loglik_grad, loglik_hess, data, weights, shift, penalizer)
 
-    # 1. search for starts (on a subsample of a large table)
+    # 1. search from the best starting points (on a subsample of a large table)
     n_rows = len(data)
-    if n_rows > subsample_rows:
-        rows, counts = _weighted_subsample(n_rows, full.weights, subsample_rows, rng)
-        search = _Objective(loglik, loglik_grad, data.take(rows), counts, shift, penalizer)
+    subsampled = n_rows > subsample_rows
+    if subsampled:
+        rows, counts = _weighted_subsample(n_rows, weights, subsample_rows, rng)
+        search = _Objective(loglik, loglik_grad, loglik_hess, data.take(rows), counts,
+                            shift, penalizer)
     else:
         search = full
     u_starts = np.log(np.clip(np.asarray(starts, dtype=float), 1e-300, None))
@@ -468,22 +627,32 @@ def fit_mle(loglik: Callable, data: CustomerArrays, weights: np.ndarray,
     runs = [u_starts[i] for i in order[: min(n_init, len(order))]]
     while len(runs) < n_init:
         runs.append(np.clip(u_starts[order[0]] + rng.normal(0.0, 1.0, size=k), *LOG_BOUNDS))
-
     best = None
-    n_iter = 0
     for u0 in runs:
-        res = _minimize(search, u0, max_iter, tol if search is full else 1e-5, bounds)
+        res = _lbfgsb(search, u0, max_iter, max(tol, 1e-5) if subsampled else tol, bounds)
         if best is None or (np.isfinite(res.fun) and res.fun < best.fun):
             best = res
-    n_iter += int(best.nit)
+    n_iter = int(best.nit)
     u = np.asarray(best.x, dtype=float)
-    if search is not full:  # 2. final run on every row from the subsample's optimum
-        best = _minimize(full, u, max_iter, tol, bounds)
-        u = np.asarray(best.x, dtype=float)
-        n_iter += int(best.nit)
+    message, success = str(best.message), bool(best.success)
+
+    # 2. on every row: trust-region Newton with the analytic Hessian, else L-BFGS-B
+    if subsampled or loglik_hess is not None:
+        done = False
+        if loglik_hess is not None and np.all(np.abs(u) < LOG_BOUNDS[1] - 1e-3):
+            res = _trust_newton(full, u, max_iter, tol)
+            x = np.asarray(res.x, dtype=float)
+            if (np.isfinite(res.fun) and np.all(np.abs(x) < LOG_BOUNDS[1])
+                    and np.max(np.abs(full.newton_fun(x)[1])) < max(10 * tol, 1e-6)):
+                u, done = x, True
+                n_iter += int(res.nit)
+                message, success = str(res.message), True
+        if not done and subsampled:
+            res = _lbfgsb(full, u, max_iter, tol, bounds)
+            u = np.asarray(res.x, dtype=float)
+            n_iter += int(res.nit)
+            message, success = str(res.message), bool(res.success)
     f = full.value(u)
-    message = str(best.message)
-    success = bool(best.success)
 
     # 3. observed information, and a Newton step to polish the optimum
     at_bound = np.abs(np.abs(u) - LOG_BOUNDS[1]) < 1e-3
@@ -497,6 +666,8 @@ def fit_mle(loglik: Callable, data: CustomerArrays, weights: np.ndarray,
                 if f_new <= f:
                     u, f = u_new, f_new
                     n_iter += 1
+                    if loglik_hess is not None:
+                        H = _hessian(full, u)
         except np.linalg.LinAlgError:
             pass
     grad_norm = float(np.max(np.abs(full.gradient(u)))) if np.isfinite(f) else np.inf
@@ -544,7 +715,7 @@ def fit_mle(loglik: Callable, data: CustomerArrays, weights: np.ndarray,
                       "optimum, so the parameters are poorly identified; try a small "
                       "penalizer (for example 1e-4); standard errors are set to inf")
         warnings.warn(f"{estimator_name} did not converge: {reason}.", ConvergenceWarning,
-                      stacklevel=3)
+                      stacklevel=4)
     return MLEResult(params=theta, cov=cov, cov_log=cov_log, objective=float(f),
                      converged=bool(converged), n_iter=n_iter, message=message)
 
@@ -638,6 +809,9 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def _loglik_grad(self, params: np.ndarray, data: CustomerArrays, weights: np.ndarray):
+        raise NotImplementedError
+
+    def _loglik_hess(self, params: np.ndarray, data: CustomerArrays, weights: np.ndarray):
         raise NotImplementedError
 
     def _expected_purchases(self, params, t, *columns):
@@ -750,7 +924,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         sw = _check_sample_weight(sample_weight, np.empty((len(data), 0)), dtype=np.float64,
                                   ensure_non_negative=True)
         cols = [data[c] for c in self._columns]
-        distinct, weights, _ = compress_rows(cols, sw)
+        distinct, weights = compress_rows(cols, sw, return_inverse=False)
         keep = weights > 0
         fit_data = CustomerArrays({c: v[keep] for c, v in zip(self._columns, distinct)})
         weights = weights[keep]
@@ -766,10 +940,13 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         exps = (np.asarray(self._time_exponents, float) if self._time_exponents
                 else np.zeros(len(self._param_names)))
 
-        has_grad = type(self)._loglik_grad is not BaseTransactionModel._loglik_grad
+        cls = type(self)
+        has_grad = cls._loglik_grad is not BaseTransactionModel._loglik_grad
+        has_hess = cls._loglik_hess is not BaseTransactionModel._loglik_hess
         result = fit_mle(
             self._loglik, scaled, weights, self._start_points(scaled),
             loglik_grad=self._loglik_grad if has_grad else None,
+            loglik_hess=self._loglik_hess if has_hess else None,
             param_names=self._param_names, scale_exponents=exps, log_scale=log_scale,
             penalizer=self.penalizer, n_init=self.n_init, max_iter=self.max_iter,
             tol=self.tol, random_state=self.random_state,
@@ -779,7 +956,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         self.params_ = pd.Series(result.params, index=names, name="coef")
         self.stderr_ = pd.Series(np.sqrt(np.diag(result.cov)), index=names, name="se")
         self.covariance_ = pd.DataFrame(result.cov, index=names, columns=names)
-        self.loglik_ = float(np.dot(weights, self._loglik(result.params, fit_data)))
+        self.loglik_ = dot1d(weights, self._loglik(result.params, fit_data))
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.time_unit_ = time_unit
@@ -789,7 +966,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
             "n_distinct_rows": int(len(fit_data)),
             "max_frequency": float(fit_data["frequency"].max()),
             "max_age": float(age.max()),
-            "mean_age": float(np.dot(weights, age) / weights.sum()),
+            "mean_age": dot1d(weights, age) / float(weights.sum()),
         }
         return self
 
