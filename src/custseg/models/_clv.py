@@ -266,9 +266,6 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         The fitted clone of ``spend_model``.
     time_unit_ : str
         The resolved period of the customer table.
-    periods_per_horizon_unit_ : float
-        Number of table periods in one ``horizon_unit`` period, the length of each
-        discounting step.
     n_features_in_ : int
         Number of columns seen in ``fit`` (4).
     feature_names_in_ : ndarray of str
@@ -281,9 +278,10 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    With ``f`` = ``periods_per_horizon_unit_``, ``H`` = ``horizon``, ``d`` =
-    ``discount_rate`` and ``E[X(t)]`` the expected purchases of a customer in
-    ``(T, T + t]`` given the history ``(x, t_x, T)``:
+    With ``f`` the number of table periods per ``horizon_unit`` period
+    (:func:`periods_per_horizon_unit`), ``H`` = ``horizon``, ``d`` = ``discount_rate``
+    and ``E[X(t)]`` the expected purchases of a customer in ``(T, T + t]`` given the
+    history ``(x, t_x, T)``:
 
     .. math::
         \mathrm{CLV} = \mathrm{margin}\; E[Z \mid x, \bar z]
@@ -427,7 +425,7 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
                 f"CLVEstimator needs a continuous-time transaction model; "
                 f"{type(transaction).__name__} counts discrete opportunities.")
         unit = self._resolve_time_unit(X, transaction)
-        step = periods_per_horizon_unit(unit, self.horizon_unit, self.lifetimes_compat)
+        periods_per_horizon_unit(unit, self.horizon_unit, self.lifetimes_compat)  # checks
         frame, arrays = self._validate_X(X, reset=True)
         sw = _check_sample_weight(sample_weight, np.empty((len(frame), 0)),
                                   dtype=np.float64, ensure_non_negative=True)
@@ -440,18 +438,23 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         self.transaction_model_ = transaction
         self.spend_model_ = spend
         self.time_unit_ = unit
-        self.periods_per_horizon_unit_ = float(step)
         return self
 
     # ---- prediction --------------------------------------------------------------------
-    def _discounted_purchases(self, params, columns) -> np.ndarray:
+    def _step(self) -> float:
+        """Table periods per ``horizon_unit`` period (read at prediction time, so that
+        ``horizon``, ``horizon_unit``, ``discount_rate`` and ``margin`` can change after
+        ``fit`` without refitting)."""
+        return periods_per_horizon_unit(self.time_unit_, self.horizon_unit,
+                                        self.lifetimes_compat)
+
+    def _discounted_purchases(self, params, columns, step) -> np.ndarray:
         model = self.transaction_model_
 
         def expected(t):
             return model._expected_purchases(params, float(t), *columns)
 
-        return discounted_expected_purchases(expected, self.horizon,
-                                             self.periods_per_horizon_unit_,
+        return discounted_expected_purchases(expected, self.horizon, step,
                                              self.discount_rate)
 
     def _spend(self, frame: pd.DataFrame) -> np.ndarray:
@@ -464,7 +467,7 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         cols = [arrays[c] for c in ("frequency", "recency", "T")]
         distinct, _, inverse = compress_rows(cols)
         params = self.transaction_model_.params_.to_numpy(dtype=np.float64)
-        purchases = self._discounted_purchases(params, distinct)[inverse]
+        purchases = self._discounted_purchases(params, distinct, self._step())[inverse]
         spend = self._spend(frame)
         return frame, distinct, inverse, purchases, spend
 
@@ -500,7 +503,7 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         frame, distinct, inverse, purchases, spend = self._components(X)
         model = self.transaction_model_
         params = model.params_.to_numpy(dtype=np.float64)
-        total_t = self.horizon * self.periods_per_horizon_unit_
+        total_t = self.horizon * self._step()
         expected = np.asarray(model._expected_purchases(params, total_t, *distinct))[inverse]
         alive = np.asarray(model._probability_alive(params, *distinct))[inverse]
         return pd.DataFrame({"expected_purchases": expected,
@@ -566,6 +569,7 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         x, t_x, T, m = distinct
         n_rows = len(x)
         block = max(1, _DRAW_BLOCK // n_draws)
+        step = self._step()
         q = [alpha / 2.0, 1.0 - alpha / 2.0]
         lower = np.empty(n_rows)
         upper = np.empty(n_rows)
@@ -574,7 +578,8 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
             values = np.empty((n_draws, len(x[sl])))
             spend = self._spend_draws(s_draws, x[sl], m[sl])
             for d in range(n_draws):
-                values[d] = self._discounted_purchases(t_draws[d], (x[sl], t_x[sl], T[sl]))
+                values[d] = self._discounted_purchases(t_draws[d], (x[sl], t_x[sl], T[sl]),
+                                                       step)
             values *= self.margin * spend
             with np.errstate(invalid="ignore"):
                 lower[sl], upper[sl] = np.quantile(values, q, axis=0)
