@@ -1,0 +1,7 @@
+"""Clustering of customers into value-ordered, named segments."""
+
+from ._segmenter import CustomerSegmenter
+
+__all__ = [
+    "CustomerSegmenter",
+]

@@ -1,0 +1,811 @@
+"""Customer segmentation by clustering: automatic k, value-ordered labels, named segments.
+
+The numerics are scikit-learn's (``KMeans``, ``MiniBatchKMeans``, ``GaussianMixture``);
+this module adds what a customer base needs around them: scaling suited to skewed RFM
+columns, a choice of the number of segments on a bounded sample, labels ordered by value
+(label 0 is the most valuable segment), results that do not depend on the order of the
+rows, and names derived from each segment's RFM profile.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context, clone
+from sklearn.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+from sklearn.mixture import GaussianMixture
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from .._serialize import SerializableMixin
+from .._validation import (
+    check_columns,
+    check_finite_numeric,
+    check_not_empty,
+    raise_bad_rows,
+)
+from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterError
+from ..report._profile import PROFILE_COLUMNS, _grouped_stats, segment_profile
+
+__all__ = ["CustomerSegmenter"]
+
+_SPLITMIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_SPLITMIX_2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(h: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, in place on a uint64 array (wrapping arithmetic)."""
+    h ^= h >> np.uint64(30)
+    h *= _SPLITMIX_1
+    h ^= h >> np.uint64(27)
+    h *= _SPLITMIX_2
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def _row_hash(data: np.ndarray, seed: int) -> np.ndarray:
+    """A 64-bit hash of each row's values: equal rows hash equally wherever they are.
+
+    Sorting or sampling rows by this hash gives an order that depends on the values of
+    the rows only, never on their position in the input.
+    """
+    h = np.full(data.shape[0], np.uint64(seed), dtype=np.uint64)
+    for j in range(data.shape[1]):  # a loop over columns
+        bits = np.ascontiguousarray(data[:, j] + 0.0).view(np.uint64)  # -0.0 -> 0.0
+        h ^= bits
+        _mix64(h)
+        h += _GOLDEN
+    return h
+
+
+def _smallest_hashes(h: np.ndarray, m: int) -> np.ndarray:
+    """Indices of the ``m`` rows with the smallest hashes, in hash order."""
+    if m >= h.size:
+        return np.argsort(h, kind="stable")
+    idx = np.argpartition(h, m - 1)[:m]
+    return idx[np.argsort(h[idx], kind="stable")]
+
+
+@contextmanager
+def _custseg_convergence_warnings(what: str):
+    """Re-issue scikit-learn's convergence warnings as custseg ConvergenceWarnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if issubclass(w.category, _SklearnConvergenceWarning) and not issubclass(
+                w.category, ConvergenceWarning):
+            warnings.warn(
+                f"{what} did not converge: {w.message}. Try a larger n_init, fewer "
+                "segments, or check for many identical customers.",
+                ConvergenceWarning, stacklevel=4,
+            )
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def mean_silhouette(X: np.ndarray, labels: np.ndarray, chunk_size: int = 256) -> float:
+    """Mean silhouette coefficient of a labelling (Euclidean distances), vectorised.
+
+    Equal to ``sklearn.metrics.silhouette_score(X, labels)``, several times faster: the
+    distances of a block of rows to all rows come from one matrix product, and their sums
+    per segment from a second one (with the one-hot matrix of the labels), instead of a
+    ``bincount`` per row. Memory is bounded by ``chunk_size * n_samples`` floats.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    _, codes = np.unique(labels, return_inverse=True)
+    k = int(codes.max()) + 1
+    onehot = np.zeros((n, k))
+    onehot[np.arange(n), codes] = 1.0
+    counts = onehot.sum(axis=0)
+    sq = np.einsum("ij,ij->i", X, X)
+    ones = np.ones((n, 1))
+    left = np.hstack([X, ones, sq[:, None]])  # |x|^2 + |y|^2 - 2 x.y as one product
+    right = np.hstack([-2.0 * X, sq[:, None], ones]).T.copy()
+    total = 0.0
+    for start in range(0, n, chunk_size):  # a loop over blocks of rows
+        stop = min(start + chunk_size, n)
+        rows = np.arange(stop - start)
+        d = left[start:stop] @ right
+        np.maximum(d, 0.0, out=d)
+        np.sqrt(d, out=d)
+        d[rows, rows + start] = 0.0
+        sums = d @ onehot
+        own = codes[start:stop]
+        own_size = counts[own]
+        a = sums[rows, own] / np.maximum(own_size - 1.0, 1.0)
+        mean_other = sums / counts
+        mean_other[rows, own] = np.inf
+        b = mean_other.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = (b - a) / np.maximum(a, b)
+        s[(own_size <= 1) | ~np.isfinite(s)] = 0.0
+        total += float(s.sum())
+    return total / n
+
+
+def _score_candidate(template, sample: np.ndarray, k: int, criterion: str) -> float:
+    """Fit ``template`` with ``k`` segments on the sample; silhouette or BIC there."""
+    model = clone(template)
+    key = "n_components" if isinstance(model, GaussianMixture) else "n_clusters"
+    model.set_params(**{key: k})
+    # one thread per candidate: the candidates themselves run in parallel (n_jobs), and
+    # threads on a small sample cost more in synchronisation than they save
+    with threadpool_limits(limits=1), _custseg_convergence_warnings(
+            f"{type(model).__name__} with {k} segments"):
+        model.fit(sample)
+        if criterion == "bic":
+            return float(model.bic(sample))
+        n_labels = np.unique(model.labels_).size
+        if n_labels < 2 or n_labels > sample.shape[0] - 1:
+            return float("nan")
+        return mean_silhouette(sample, model.labels_)
+
+
+def _percentile_rank(population: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Mid-rank percentile of each level in the population: share below plus half the
+    share equal."""
+    n = population.size
+    return np.array([(np.count_nonzero(population < c) + 0.5 * np.count_nonzero(population == c))
+                     / n for c in levels])  # a loop over segments
+
+
+def _segment_names(sizes: np.ndarray, value: tuple | None, frequency: tuple | None,
+                   since_last: tuple | None) -> np.ndarray:
+    """Name each segment from the percentile ranks of its typical (median) customer's
+    value, frequency and time since the last purchase.
+
+    Each descriptor is ``None`` or a pair (median of each segment, population values).
+    """
+    lo, hi, top = 1.0 / 3.0, 2.0 / 3.0, 0.9
+    pairs = {"value": value, "frequency": frequency, "since_last": since_last}
+    ranks = {key: _percentile_rank(pair[1], pair[0])
+             for key, pair in pairs.items() if pair is not None}
+
+    def grade(q, words):  # words for q >= top, q >= hi, q <= lo ("" : no word)
+        return words[0] if q >= top else words[1] if q >= hi else words[2] if q <= lo \
+            else words[3]
+
+    names, seen = [], {}
+    for s in range(len(sizes)):  # a loop over segments
+        words = []
+        if "value" in ranks:
+            words.append(grade(ranks["value"][s],
+                               ("very high value", "high value", "low value", "mid value")))
+        if "frequency" in ranks:
+            words.append(grade(ranks["frequency"][s],
+                               ("very frequent", "frequent", "infrequent", "")))
+        if "since_last" in ranks:
+            words.append(grade(1.0 - ranks["since_last"][s],
+                               ("very recent", "recent", "lapsed", "")))
+        words = [w for w in words if w]
+        name = (", ".join(words) or "average") if sizes[s] > 0 else "empty"
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return np.array(names, dtype=object)
+
+
+class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+    """Segment customers by clustering their RFM profile; label 0 is the most valuable.
+
+    A meta-estimator around scikit-learn's ``KMeans``, ``MiniBatchKMeans`` or
+    ``GaussianMixture``: it scales the features (log then standardise by default, for
+    skewed RFM columns), picks the number of segments when asked, orders the segments by
+    the mean of a value column so that label 0 is always the most valuable one, gives
+    every segment a name from its RFM profile, and makes the result independent of the
+    order of the rows.
+
+    Parameters
+    ----------
+    method : {"kmeans", "minibatch", "gmm"}, default="kmeans"
+        Clustering model: ``KMeans`` (Lloyd), ``MiniBatchKMeans`` or ``GaussianMixture``
+        (full covariances).
+    n_segments : int or "auto", default="auto"
+        Number of segments, or ``"auto"`` to choose it in ``k_range``: the largest mean
+        silhouette for k-means, the smallest BIC for the Gaussian mixture, both
+        computed on a sample of ``selection_sample_size`` customers.
+    k_range : tuple of two int, default=(2, 8)
+        Smallest and largest number of segments tried by ``n_segments="auto"``
+        (inclusive; the smallest is at least 2).
+    features : tuple of str or None, default=("frequency", "recency", "T", "monetary_value")
+        Columns clustered. A DataFrame is selected by name (other columns are ignored
+        by the clustering but described in ``profile_``); an array must have exactly
+        these columns, in this order. ``None`` takes every numeric column of a
+        DataFrame except ``customer_id`` (or every column of an array, named
+        ``x0, x1, ...``).
+    scaling : {"log-standard", "standard", "none"}, default="log-standard"
+        ``"log-standard"`` standardises ``log1p`` of each feature (features must be
+        non-negative), ``"standard"`` standardises the features, ``"none"`` clusters
+        them as they are. The scaling is learned in ``fit``.
+    value_column : str or None, default="monetary_value"
+        Column whose mean over a segment's members at fit orders the segments (label 0:
+        the largest mean), for example ``"monetary_value"`` or ``"clv"``. It need not be
+        a feature when ``X`` is a DataFrame. ``None`` orders the segments by their
+        centroids instead (descending on the first feature, then the next ones).
+    selection_sample_size : int, default=10000
+        Size of the random sample of customers on which ``n_segments="auto"`` fits and
+        scores each candidate k, and from which k-means++ seeds each k-means run. The
+        cost of choosing k and seeding is bounded by it, whatever the number of
+        customers.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sample, the seeding of the clustering model and the model itself.
+        Pass an int for reproducible segments.
+    n_init : int or "auto", default="auto"
+        Number of runs from different seeds, the best one kept (lowest inertia for
+        k-means, highest likelihood bound for the mixture). ``"auto"`` means 1, the
+        default of the scikit-learn models with k-means++ seeding.
+    n_jobs : int or None, default=None
+        Number of candidate k evaluated in parallel by ``n_segments="auto"``
+        (joblib; ``None`` means 1 unless in a ``joblib.parallel_backend`` context,
+        ``-1`` means all processors).
+
+    Attributes
+    ----------
+    estimator_ : KMeans, MiniBatchKMeans or GaussianMixture
+        The fitted scikit-learn model, a clone of the model named by ``method``, in
+        scaled units and with its own (arbitrary) labels; its ``labels_``, where it has
+        them, refer to the rows in the order given to ``fit``.
+    n_segments_ : int
+        Number of segments.
+    selection_scores_ : DataFrame or None
+        With ``n_segments="auto"``: one row per candidate k (index ``n_segments``) and a
+        column ``silhouette`` (k-means, larger is better) or ``bic`` (Gaussian mixture,
+        smaller is better). ``None`` when ``n_segments`` is an int.
+    label_mapping_ : ndarray of shape (n_segments_,)
+        ``label_mapping_[j]`` is the label of the segment that ``estimator_`` calls
+        ``j``.
+    labels_ : ndarray of shape (n_customers,)
+        Segment of each training customer (0 is the most valuable).
+    cluster_centers_ : ndarray of shape (n_segments_, n_features_in_)
+        Segment centroids (k-means centres, mixture means) in the original units of the
+        features (the inverse of the scaling), in label order. With log-standard
+        scaling a centroid is ``expm1`` of the mean of ``log1p`` values, a geometric-type
+        mean that resists the long tails of spend and frequency.
+    segment_names_ : ndarray of str, shape (n_segments_,)
+        A short description of each segment from its RFM profile relative to the
+        population, such as ``"high value, frequent, recent"`` or ``"low value,
+        infrequent, lapsed"`` (deterministic rules, see Notes).
+    profile_ : DataFrame
+        :func:`custseg.report.segment_profile` of the training table: size, shares and
+        means and medians of the RFM columns (and ``clv``, ``p_alive`` when present)
+        per segment.
+    features_ : ndarray of str
+        Names of the features clustered, in order.
+    scaling_mean_, scaling_scale_ : ndarray of shape (n_features_in_,)
+        Centre and scale of the (log-transformed) features learned in ``fit``.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when ``X`` is a DataFrame.
+
+    See Also
+    --------
+    custseg.report.segment_profile : the profile table of any labelling.
+    sklearn.cluster.KMeans, sklearn.mixture.GaussianMixture : the wrapped models.
+
+    Notes
+    -----
+    **Scaling.** With ``scaling="log-standard"`` each feature is mapped to
+    :math:`z = (\\log(1 + x) - \\mu) / \\sigma` with :math:`\\mu, \\sigma` the mean and
+    standard deviation of :math:`\\log(1 + x)` at fit.
+
+    **Choice of k.** For k-means the criterion is the mean silhouette [2]_ of the
+    sample, :math:`s(i) = (b(i) - a(i)) / \\max\\{a(i), b(i)\\}`, with :math:`a(i)` the
+    mean distance of customer :math:`i` to the other members of its segment and
+    :math:`b(i)` the smallest mean distance to the members of another segment; the k
+    with the largest mean is chosen. For the Gaussian mixture it is the Bayesian
+    information criterion [3]_ :math:`\\mathrm{BIC} = -2 \\log \\hat L + p \\log n`, with
+    :math:`p` the number of free parameters; the smallest is chosen. The chosen k is then
+    fitted on all customers.
+
+    **Order of the labels.** Segment :math:`s` gets the rank of
+    :math:`\\bar v_s = \\frac{1}{n_s} \\sum_{i \\in s} v_i` (descending), :math:`v` the value
+    column; segments without members come last, and equal values are ordered by the
+    centroids.
+
+    **Invariance to the order of the rows.** Every random choice is made on rows ordered
+    by a hash of their values, so the same customers in another row order give the same
+    labels: the sample is the customers with the smallest hashes; k-means runs Lloyd's
+    algorithm on all customers from k-means++ seeds [1]_ drawn from that sample (as
+    ``MiniBatchKMeans`` seeds from its ``init_size`` subset); the mini-batch and mixture
+    models, whose iterations draw rows at random, are fitted on all rows sorted by hash.
+
+    **Names.** Each segment is described by the profile of its typical customer, the
+    coordinate-wise median of its members (its centroid in the L1 sense, in original
+    units): value (the value column), ``frequency``, and the time since the last
+    purchase ``T - recency`` (``recency`` is the age at the last purchase [4]_, so a
+    large recency is good). A median :math:`c` is placed in the population of training
+    customers by its mid-rank percentile :math:`q = (\\#\\{x < c\\} + \\#\\{x = c\\}/2) / n`,
+    and grades give the words: value ``"very high value"`` (:math:`q \\ge 0.9`),
+    ``"high value"`` (:math:`q \\ge 2/3`), ``"low value"`` (:math:`q \\le 1/3`), else
+    ``"mid value"``; frequency ``"very frequent"`` (:math:`q \\ge 0.9`),
+    ``"frequent"`` (:math:`q \\ge 2/3`) or ``"infrequent"`` (:math:`q \\le 1/3`); time
+    since the last purchase ``"very recent"`` (:math:`q \\le 0.1`), ``"recent"``
+    (:math:`q \\le 1/3`) or ``"lapsed"`` (:math:`q \\ge 2/3`); middle thirds of
+    frequency and time add no word. Descriptors whose columns the table lacks are left
+    out. The words are joined by commas (``"average"`` when there is none, ``"empty"``
+    for a segment without members); a repeated name gets a suffix ``" (2)"``,
+    ``" (3)"``, ... in label order. Medians
+    rather than means: customer tables have point masses (most customers of CDNOW have
+    no repeat purchase and a spend of 0), and a mean or log-space centroid of a segment
+    made mostly of such customers lies just above the mass and would rank above it.
+
+    References
+    ----------
+    .. [1] Arthur, D. and Vassilvitskii, S. (2007). "k-means++: The Advantages of Careful
+       Seeding". Proceedings of SODA 2007, 1027-1035 (Section 2.2, the D^2 weighting).
+    .. [2] Rousseeuw, P. J. (1987). "Silhouettes: a graphical aid to the interpretation
+       and validation of cluster analysis". Journal of Computational and Applied
+       Mathematics 20, 53-65 (the definition of s(i)).
+    .. [3] Schwarz, G. (1978). "Estimating the Dimension of a Model". The Annals of
+       Statistics 6(2), 461-464.
+    .. [4] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting Your
+       Customers the Easy Way: An Alternative to the Pareto/NBD Model". Marketing
+       Science 24(2), 275-284 (Section 2: the summary (x, t_x, T)).
+
+    Examples
+    --------
+    >>> from custseg.cluster import CustomerSegmenter
+    >>> from custseg.datasets import load_cdnow_summary
+    >>> table = load_cdnow_summary()
+    >>> seg = CustomerSegmenter(n_segments=4, random_state=0).fit(table)
+    >>> seg.labels_.shape
+    (2357,)
+    >>> bool(seg.profile_["monetary_value_mean"].is_monotonic_decreasing)
+    True
+    >>> str(seg.segment_names_[0])
+    'high value, frequent, recent'
+    >>> bool((seg.predict(table) == seg.labels_).all())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "method": [StrOptions({"kmeans", "minibatch", "gmm"})],
+        "n_segments": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "k_range": [tuple, list],
+        "features": [tuple, list, None],
+        "scaling": [StrOptions({"log-standard", "standard", "none"})],
+        "value_column": [str, None],
+        "selection_sample_size": [Interval(Integral, 3, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_init": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, method="kmeans", n_segments="auto", k_range=(2, 8),
+                 features=("frequency", "recency", "T", "monetary_value"),
+                 scaling="log-standard", value_column="monetary_value",
+                 selection_sample_size=10000, random_state=None, n_init="auto",
+                 n_jobs=None):
+        self.method = method
+        self.n_segments = n_segments
+        self.k_range = k_range
+        self.features = features
+        self.scaling = scaling
+        self.value_column = value_column
+        self.selection_sample_size = selection_sample_size
+        self.random_state = random_state
+        self.n_init = n_init
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []  # transform returns integer labels
+        tags.input_tags.positive_only = self.scaling == "log-standard"
+        return tags
+
+    # ------------------------------------------------------------------ validation
+    def _fit_feature_names(self, X) -> list[str] | None:
+        if self.features is not None:
+            names = list(self.features)
+            if not names or not all(isinstance(c, str) for c in names):
+                raise InvalidParameterError(
+                    f"features must be a non-empty tuple of column names, got {self.features!r}."
+                )
+            return names
+        if isinstance(X, pd.DataFrame):
+            names = [c for c in X.columns if c != "customer_id"
+                     and pd.api.types.is_numeric_dtype(X[c].dtype)
+                     and not pd.api.types.is_bool_dtype(X[c].dtype)]
+            if not names:
+                raise InvalidDataError(
+                    "features=None clusters the numeric columns of the customer table, but "
+                    f"it has none. Columns found: {[str(c) for c in X.columns][:20]}."
+                )
+            return names
+        return None
+
+    def _check_values(self, frame: pd.DataFrame, names: list[str]) -> None:
+        for col in names:
+            arr = check_finite_numeric(frame, col)
+            if self.scaling == "log-standard":
+                raise_bad_rows(
+                    frame, arr < 0, col, "are negative",
+                    hint="Negative values in data cannot be log-transformed: "
+                         "scaling='log-standard' takes log1p of each feature; pass "
+                         "scaling='standard' to cluster columns with negative values.",
+                )
+
+    def _validate_X(self, X, reset: bool):
+        """Return the features as a C-contiguous float64 array and as a DataFrame."""
+        if isinstance(X, pd.DataFrame):
+            names = self._fit_feature_names(X) if reset else list(self.features_)
+            check_columns(X, names, what="customer table")
+            check_not_empty(X, what="customer table")
+            frame = X.loc[:, names]
+            self._check_values(frame, names)
+            if reset or hasattr(self, "feature_names_in_"):
+                data = validate_data(self, frame, reset=reset, dtype=np.float64, order="C",
+                                     ensure_all_finite=False)
+            else:  # fitted on an array, columns selected by name here
+                data = validate_data(self, frame.to_numpy(dtype=np.float64), reset=False,
+                                     order="C", ensure_all_finite=False)
+            return data, frame, names
+        data = validate_data(self, X, reset=reset, dtype=np.float64, order="C",
+                             ensure_all_finite=False)
+        if reset:
+            names = self._fit_feature_names(X)
+            if names is None:
+                names = [f"x{j}" for j in range(data.shape[1])]
+            elif data.shape[1] != len(names):
+                raise InvalidDataError(
+                    f"An array customer table must have the {len(names)} columns "
+                    f"{names} in this order, got {data.shape[1]} columns. Pass a DataFrame "
+                    "to select columns by name, or set `features`."
+                )
+        else:
+            names = list(self.features_)
+        frame = pd.DataFrame(data, columns=names, copy=False)
+        self._check_values(frame, names)
+        return data, frame, names
+
+    def _k_bounds(self) -> tuple[int, int]:
+        try:
+            lo, hi = (int(v) for v in self.k_range)
+            ok = all(isinstance(v, Integral) for v in self.k_range)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok or not 2 <= lo <= hi:
+            raise InvalidParameterError(
+                f"k_range must be two integers (smallest, largest) with 2 <= smallest <= "
+                f"largest, got {self.k_range!r}."
+            )
+        return lo, hi
+
+    # --------------------------------------------------------------------- scaling
+    def _fit_scaling(self, data: np.ndarray) -> np.ndarray:
+        p = data.shape[1]
+        if self.scaling == "none":
+            self.scaling_mean_, self.scaling_scale_ = np.zeros(p), np.ones(p)
+            return data
+        z = np.log1p(data) if self.scaling == "log-standard" else data.copy()
+        mean = z.mean(axis=0)
+        scale = z.std(axis=0)
+        scale[scale <= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
+        z -= mean
+        z /= scale
+        self.scaling_mean_, self.scaling_scale_ = mean, scale
+        return z
+
+    def _scale(self, data: np.ndarray) -> np.ndarray:
+        if self.scaling == "none":
+            return data
+        z = np.log1p(data) if self.scaling == "log-standard" else data - self.scaling_mean_
+        if self.scaling == "log-standard":
+            z -= self.scaling_mean_
+        z /= self.scaling_scale_
+        return z
+
+    def _unscale(self, z: np.ndarray) -> np.ndarray:
+        x = z * self.scaling_scale_ + self.scaling_mean_
+        if self.scaling == "log-standard":  # a mean of log1p(x >= 0) is >= 0 up to rounding
+            return np.maximum(np.expm1(x), 0.0)
+        return x
+
+    # ------------------------------------------------------------------------- fit
+    def _template(self, k: int, seed: int):
+        n_init = 1 if self.n_init == "auto" else self.n_init
+        if self.method == "gmm":
+            return GaussianMixture(n_components=k, n_init=n_init, random_state=seed)
+        if self.method == "minibatch":
+            return MiniBatchKMeans(n_clusters=k, n_init=n_init, random_state=seed)
+        return KMeans(n_clusters=k, n_init=n_init, random_state=seed)
+
+    def _select_k(self, sample: np.ndarray, seed: int) -> tuple[int, pd.DataFrame]:
+        lo, hi = self._k_bounds()
+        m = sample.shape[0]
+        hi = min(hi, m - 1)
+        if hi < lo:
+            raise InvalidParameterError(
+                f"n_segments='auto' tries k_range={tuple(self.k_range)!r} segments but "
+                f"there are only n_samples={m} customers; pass fewer segments or more "
+                "customers."
+            )
+        ks = list(range(lo, hi + 1))
+        criterion = "bic" if self.method == "gmm" else "silhouette"
+        template = self._template(lo, seed)
+        scores = Parallel(n_jobs=self.n_jobs)(
+            delayed(_score_candidate)(template, sample, k, criterion) for k in ks)
+        scores = np.asarray(scores, dtype=np.float64)
+        if np.all(np.isnan(scores)):
+            raise InvalidDataError(
+                f"No number of segments in k_range={tuple(self.k_range)!r} could be scored: "
+                "the customers take fewer distinct values than the segments tried."
+            )
+        best = np.nanargmin(scores) if criterion == "bic" else np.nanargmax(scores)
+        table = pd.DataFrame({criterion: scores},
+                             index=pd.Index(ks, name="n_segments", dtype=np.int64))
+        return ks[best], table
+
+    def _fit_model(self, z: np.ndarray, sample_idx: np.ndarray, order, k: int, seed: int):
+        what = f"{type(self._template(k, seed)).__name__} with {k} segments"
+        if self.method == "kmeans":
+            n_init = 1 if self.n_init == "auto" else self.n_init
+            seeds = np.random.RandomState(seed)
+            sample = z[sample_idx]
+            best = None
+            with _custseg_convergence_warnings(what):
+                for _ in range(n_init):  # a loop over runs, as KMeans(n_init) does
+                    centers, _ = kmeans_plusplus(sample, k, random_state=seeds)
+                    model = clone(self._template(k, seed)).set_params(init=centers, n_init=1)
+                    model.fit(z)
+                    if best is None or model.inertia_ < best.inertia_:
+                        best = model
+            return best, best.labels_
+        model = clone(self._template(k, seed))
+        with _custseg_convergence_warnings(what):
+            model.fit(z[order])
+        if self.method == "gmm":
+            return model, model.predict(z)
+        labels = np.empty_like(model.labels_)
+        labels[order] = model.labels_
+        model.labels_ = labels  # the rows in the order given to fit
+        return model, labels
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the segments on a customer table.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_features)
+            Customer table (see ``features``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : CustomerSegmenter
+            The fitted segmenter.
+        """
+        data, frame, names = self._validate_X(X, reset=True)
+        table = X if isinstance(X, pd.DataFrame) else frame
+        n = data.shape[0]
+        values = self._value_at_fit(X, data, names)
+        if self.n_segments == "auto":
+            k_max = self._k_bounds()[1]
+        else:
+            k_max = self.n_segments
+            if n < k_max:
+                raise InvalidParameterError(
+                    f"n_segments={k_max} segments need at least {k_max} customers, got "
+                    f"n_samples={n}."
+                )
+
+        rs = check_random_state(self.random_state)
+        hash_seed = int(rs.randint(np.iinfo(np.int32).max))
+        model_seed = int(rs.randint(np.iinfo(np.int32).max))
+        z = self._fit_scaling(data)
+        h = _row_hash(data, hash_seed)
+        m = min(n, max(self.selection_sample_size, k_max))
+        if self.method == "kmeans":
+            order, sample_idx = None, _smallest_hashes(h, m)
+        else:
+            order = np.argsort(h, kind="stable")
+            sample_idx = order[:m]
+        del h
+
+        if self.n_segments == "auto":
+            k, self.selection_scores_ = self._select_k(z[sample_idx], model_seed)
+        else:
+            k, self.selection_scores_ = self.n_segments, None
+        model, raw = self._fit_model(z, sample_idx, order, k, model_seed)
+        del z
+
+        centers = model.means_ if self.method == "gmm" else model.cluster_centers_
+        centers = self._unscale(centers)
+        raw = np.asarray(raw, dtype=np.intp)
+        counts = np.bincount(raw, minlength=k)
+        if values is not None:
+            sums = np.bincount(raw, weights=values, minlength=k)
+            key = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf)
+        else:
+            key = np.zeros(k)
+        ranking = np.lexsort(tuple(-centers[:, ::-1].T) + (-key,))  # raw label by rank
+        mapping = np.empty(k, dtype=np.int64)
+        mapping[ranking] = np.arange(k)
+
+        self.estimator_ = model
+        self.n_segments_ = int(k)
+        self.label_mapping_ = mapping
+        self.labels_ = mapping[raw]
+        self.cluster_centers_ = centers[ranking]
+        self.features_ = np.asarray(names, dtype=object)
+        self.profile_ = self._profile(table, names)
+        self.segment_names_ = self._names(table, data, names, values)
+        return self
+
+    def _value_at_fit(self, X, data: np.ndarray, names: list[str]):
+        col = self.value_column
+        if col is None:
+            return None
+        if col in names:
+            return data[:, names.index(col)]
+        if isinstance(X, pd.DataFrame):
+            check_columns(X, [col], what="customer table")
+            return check_finite_numeric(X, col)
+        raise InvalidParameterError(
+            f"value_column={col!r} is not among the features {names} of this array; pass "
+            "a DataFrame that has the column, or value_column=None."
+        )
+
+    def _profile(self, table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+        k = self.n_segments_
+        labels = pd.Categorical.from_codes(self.labels_, categories=np.arange(k))
+        columns = [c for c in PROFILE_COLUMNS if c in table.columns]
+        extra = list(names) + ([self.value_column] if self.value_column else [])
+        columns += [c for c in extra if c not in columns]
+        value = self.value_column if self.value_column is not None else "auto"
+        return segment_profile(table, labels, value_column=value, columns=columns)
+
+    def _names(self, table: pd.DataFrame, data: np.ndarray, names: list[str],
+               values) -> np.ndarray:
+        """Segment names from the medians of the segments (see Notes)."""
+        profile = self.profile_
+
+        def population(col):
+            if col in names:
+                return data[:, names.index(col)]
+            if col == self.value_column and values is not None:
+                return values
+            if col in table.columns and pd.api.types.is_numeric_dtype(table[col].dtype) \
+                    and not pd.api.types.is_bool_dtype(table[col].dtype):
+                return table[col].to_numpy(dtype=np.float64, na_value=np.nan)
+            return None
+
+        def level(col):
+            pop = population(col)
+            if pop is None or f"{col}_median" not in profile.columns:
+                return None
+            return profile[f"{col}_median"].to_numpy(), pop[~np.isnan(pop)]
+
+        value = level(self.value_column) if self.value_column is not None else None
+        frequency = level("frequency")
+        since_last = None
+        recency, age = population("recency"), population("T")
+        if recency is not None and age is not None:
+            gap = age - recency
+            k = self.n_segments_
+            codes = self.labels_.astype(np.int16 if k < 2**15 else np.int64)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.concatenate(([0], np.cumsum(profile["n_customers"].to_numpy())))
+            median = _grouped_stats(gap, codes, order, bounds, k)[2]
+            since_last = median, gap[~np.isnan(gap)]
+        return _segment_names(profile["n_customers"].to_numpy(), value, frequency,
+                              since_last)
+
+    # ------------------------------------------------------------------ prediction
+    def _scaled(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        data, _, _ = self._validate_X(X, reset=False)
+        return self._scale(data)
+
+    def predict(self, X):
+        """Segment of each customer (0 is the most valuable segment).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_features)
+            Customer table with the features seen in ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_customers,)
+            Segment labels, in ``0 .. n_segments_ - 1``.
+        """
+        check_is_fitted(self)
+        return self.label_mapping_[self.estimator_.predict(self._scaled(X))]
+
+    def fit_transform(self, X, y=None):
+        """Fit, then return the segment label column of the training customers.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_features)
+            Customer table.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_customers, 1)
+            ``labels_`` as one column named ``segment`` (a DataFrame with
+            ``set_output(transform="pandas")``).
+        """
+        return self.fit(X, y).labels_.reshape(-1, 1)
+
+    def transform(self, X):
+        """Return the segment label column, so the segmenter composes in pipelines.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_features)
+            Customer table with the features seen in ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_customers, 1)
+            ``predict(X)`` as one integer column named ``segment`` (a DataFrame with
+            ``set_output(transform="pandas")``). Distances to the centroids, where
+            wanted, are ``estimator_.transform`` of the scaled features.
+        """
+        return self.predict(X).reshape(-1, 1)
+
+    def get_feature_names_out(self, input_features=None):
+        """Name of the output column of ``transform``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored apart from a length check: the output is the single column
+            ``segment``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``["segment"]``.
+        """
+        check_is_fitted(self)
+        if input_features is not None and len(input_features) != self.n_features_in_:
+            raise ValueError(
+                f"input_features should have length equal to the number of features "
+                f"({self.n_features_in_}), got {len(input_features)}."
+            )
+        return np.asarray(["segment"], dtype=object)
+
+    def _is_mixture(self):
+        if self.method != "gmm":
+            raise AttributeError(
+                f"predict_proba needs method='gmm' (a Gaussian mixture); method="
+                f"{self.method!r} assigns each customer to one segment."
+            )
+        return True
+
+    @available_if(_is_mixture)
+    def predict_proba(self, X):
+        """Posterior probability of each segment for each customer (``method="gmm"``).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_features)
+            Customer table with the features seen in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_customers, n_segments_)
+            Column ``j`` is the probability of segment ``j`` (label order).
+        """
+        check_is_fitted(self)
+        proba = self.estimator_.predict_proba(self._scaled(X))
+        return proba[:, np.argsort(self.label_mapping_)]
