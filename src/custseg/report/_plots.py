@@ -484,10 +484,10 @@ def plot_tier_sizes(labels, values=None, ax=None, **kwargs):
     >>> [round(float(p.get_height()), 2) for p in ax.patches]
     [0.25, 0.5, 0.25, 0.0, 0.7, 0.3]
     """
+    ax = _axes(ax)
     from matplotlib.ticker import PercentFormatter
 
     profile = _shares(labels, values)
-    ax = _axes(ax)
     x = np.arange(len(profile))
     names = [str(v) for v in profile.index]
     customer = profile["share"].to_numpy(dtype=float)
