@@ -90,7 +90,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._serialize import SerializableMixin
-from .._validation import as_customer_frame, check_customer_table
+from .._validation import as_customer_frame, check_customer_table, raise_bad_rows
 from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterError
 
 __all__ = [
@@ -102,6 +102,9 @@ __all__ = [
     "MLEResult",
     "fit_mle",
     "BaseTransactionModel",
+    "select_columns",
+    "check_nonnegative_columns",
+    "check_fit_weights",
 ]
 
 #: Length of each supported time unit, in days.
@@ -744,6 +747,52 @@ def _check_n(n) -> np.ndarray:
     return arr
 
 
+def select_columns(X, columns: Sequence[str], owner: str,
+                   aliases: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """The model's columns of ``X`` as a DataFrame: selected by name (or one of its
+    ``aliases``) from a DataFrame, in order from a dense 2-d array."""
+    if isinstance(X, pd.DataFrame):
+        rename = {}
+        for col, names in (aliases or {}).items():
+            if col not in X.columns:
+                found = [n for n in names if n in X.columns]
+                if found:
+                    rename[found[0]] = col
+        return as_customer_frame(X.rename(columns=rename) if rename else X, columns)
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise InvalidDataError(f"{owner} needs a dense customer table (a DataFrame or "
+                               "array); sparse input is not supported.")
+    arr = np.asarray(X)
+    if arr.dtype.kind == "c":
+        raise InvalidDataError(f"Complex data not supported: {owner} needs a customer table "
+                               f"with real columns {list(columns)}.")
+    if arr.ndim == 2 and arr.shape[1] < len(columns):
+        raise InvalidDataError(
+            f"{owner} needs the columns {list(columns)}; got an array with "
+            f"{arr.shape[1]} feature(s) (shape={arr.shape}) while a minimum of "
+            f"{len(columns)} is required (n_features = {arr.shape[1]}).")
+    return as_customer_frame(arr, columns)
+
+
+def check_nonnegative_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise on negative values, naming the column, the count and examples."""
+    for col in columns:
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values.dtype) and not \
+                pd.api.types.is_bool_dtype(values.dtype):
+            with np.errstate(invalid="ignore"):
+                mask = values.to_numpy(dtype=np.float64, na_value=np.nan) < 0
+            raise_bad_rows(frame, mask, col, "are negative",
+                           hint="Negative values in data are impossible for counts, "
+                                "durations and amounts.")
+
+
+def check_fit_weights(sample_weight, n_rows: int) -> np.ndarray:
+    """Validate ``sample_weight`` of a fit: finite, non-negative, not all zero."""
+    return _check_sample_weight(sample_weight, np.empty((n_rows, 0)), dtype=np.float64,
+                                ensure_non_negative=True)
+
+
 class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
     """Base class of the transaction (purchase-count) models; see the module docstring.
 
@@ -849,37 +898,18 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
 
     # ---- input handling ----------------------------------------------------------------
     def _select(self, X) -> pd.DataFrame:
-        if isinstance(X, pd.DataFrame) and self._column_aliases:
-            rename = {}
-            for col, aliases in self._column_aliases.items():
-                if col not in X.columns:
-                    for alias in aliases:
-                        if alias in X.columns:
-                            rename[alias] = col
-                            break
-            if rename:
-                X = X.rename(columns=rename)
-        if not isinstance(X, pd.DataFrame):
-            arr = np.asarray(X) if not hasattr(X, "toarray") else None
-            if arr is None:
-                raise InvalidDataError(
-                    f"{type(self).__name__} needs a dense customer table (a DataFrame or "
-                    "array); sparse input is not supported.")
-            if arr.dtype.kind == "c":
-                raise InvalidDataError(
-                    f"Complex values are not a customer table (columns {list(self._columns)}).")
-        return as_customer_frame(X, self._columns)
+        return select_columns(X, self._columns, type(self).__name__, self._column_aliases)
 
-    def _validate_X(self, X, reset: bool) -> CustomerArrays:
+    def _validate_X(self, X, reset: bool, sample_weight=None, fitting: bool = False):
         frame = self._select(X)
-        for col in self._columns:
-            if frame[col].dtype.kind == "c":
-                raise InvalidDataError(f"Column '{col}' holds complex numbers.")
+        sw = check_fit_weights(sample_weight, len(frame)) if fitting else None
+        check_nonnegative_columns(frame, self._columns)
         arrays = self._check_table(frame)
         # feature bookkeeping: names of the selected columns, or the array's width
         validate_data(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
                       reset=reset, skip_check_array=True)
-        return CustomerArrays({c: arrays[c] for c in self._columns})
+        data = CustomerArrays({c: arrays[c] for c in self._columns})
+        return (data, sw) if fitting else data
 
     def _resolve_time_unit(self, X) -> str | None:
         found = X.attrs.get("time_unit") if isinstance(X, pd.DataFrame) else None
@@ -920,9 +950,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         self
         """
         time_unit = self._resolve_time_unit(X)
-        data = self._validate_X(X, reset=True)
-        sw = _check_sample_weight(sample_weight, np.empty((len(data), 0)), dtype=np.float64,
-                                  ensure_non_negative=True)
+        data, sw = self._validate_X(X, reset=True, sample_weight=sample_weight, fitting=True)
         cols = [data[c] for c in self._columns]
         distinct, weights = compress_rows(cols, sw, return_inverse=False)
         keep = weights > 0

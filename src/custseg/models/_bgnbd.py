@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._base import BaseTransactionModel, CustomerArrays, dot1d
+from ._base import BaseTransactionModel, CustomerArrays, compress_rows, dot1d
 from ._special import log_hyp2f1
 
 __all__ = [
@@ -188,8 +188,16 @@ def bg_family_probability_alive(params, x, t_x, T, m=0):
 
 
 def _one_minus_G(params, t, x, T, m):
-    """``1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+m; a+b+x+m-1; t/(alpha+T+t))``."""
+    """``1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+m; a+b+x+m-1; t/(alpha+T+t))``,
+    evaluated once per distinct ``(x, T)`` pair of large inputs (2F1 is costly)."""
     r, alpha, a, b = params
+    x, T, t = np.broadcast_arrays(np.asarray(x, dtype=np.float64),
+                                  np.asarray(T, dtype=np.float64),
+                                  np.asarray(t, dtype=np.float64))
+    if x.ndim == 1 and x.size > 2048 and np.all(t == t.flat[0]):
+        (xd, Td), _, inverse = compress_rows([x, T])
+        if len(xd) < 0.5 * x.size:
+            return _one_minus_G(params, t.flat[0], xd, Td, m)[inverse]
     z = t / (alpha + T + t)
     log_g = (r + x) * np.log1p(-z) + log_hyp2f1(r + x, b + x + m, a + b + x + m - 1.0, z)
     return -np.expm1(log_g)

@@ -17,12 +17,21 @@ import pandas as pd
 from scipy import special
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._serialize import SerializableMixin
-from .._validation import as_customer_frame, check_customer_table, raise_bad_rows
-from ..exceptions import EmptyDataError, InvalidDataError, InvalidParameterError
-from ._base import CustomerArrays, compress_rows, dot1d, fit_mle, start_grid
+from .._validation import check_customer_table, raise_bad_rows
+from ..exceptions import EmptyDataError, InvalidParameterError
+from ._base import (
+    CustomerArrays,
+    check_fit_weights,
+    check_nonnegative_columns,
+    compress_rows,
+    dot1d,
+    fit_mle,
+    select_columns,
+    start_grid,
+)
 
 __all__ = [
     "GammaGamma",
@@ -200,14 +209,10 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
         tags.target_tags.required = False
         return tags
 
-    def _validate_X(self, X, reset: bool) -> CustomerArrays:
-        if hasattr(X, "toarray"):
-            raise InvalidDataError("GammaGamma needs a dense customer table (a DataFrame "
-                                   "or array); sparse input is not supported.")
-        if not isinstance(X, pd.DataFrame) and np.asarray(X).dtype.kind == "c":
-            raise InvalidDataError("Complex values are not a customer table (columns "
-                                   "['frequency', 'monetary_value']).")
-        frame = as_customer_frame(X, _COLUMNS)
+    def _validate_X(self, X, reset: bool, sample_weight=None, fitting: bool = False):
+        frame = select_columns(X, _COLUMNS, "GammaGamma")
+        sw = check_fit_weights(sample_weight, len(frame)) if fitting else None
+        check_nonnegative_columns(frame, _COLUMNS)
         arrays = check_customer_table(frame, columns=_COLUMNS, recency_le_T=False)
         raise_bad_rows(frame, (arrays["frequency"] > 0) & (arrays["monetary_value"] <= 0),
                        "monetary_value",
@@ -215,7 +220,8 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
                        "the repeat purchases must be positive)")
         validate_data(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
                       reset=reset, skip_check_array=True)
-        return CustomerArrays(arrays)
+        data = CustomerArrays(arrays)
+        return (data, sw) if fitting else data
 
     def _params_array(self):
         check_is_fitted(self, "params_")
@@ -240,9 +246,7 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
-        data = self._validate_X(X, reset=True)
-        sw = _check_sample_weight(sample_weight, np.empty((len(data), 0)), dtype=np.float64,
-                                  ensure_non_negative=True)
+        data, sw = self._validate_X(X, reset=True, sample_weight=sample_weight, fitting=True)
         x, m = data["frequency"], data["monetary_value"]
         keep = (x > 0) & (sw > 0)
         if not keep.any():
