@@ -700,7 +700,7 @@ def build_report(path, *, table, cleaning_report=None, transaction_model=None,
     Parameters
     ----------
     path : str or path-like
-        File to write (overwritten).
+        File to write (replaced as a whole once the report is complete).
     table : DataFrame
         The customer table, one row per customer: ``frequency``, ``recency``, ``T``,
         ``monetary_value`` and whatever scores (``clv``, ``p_alive``) and label columns
@@ -786,7 +786,9 @@ def build_report(path, *, table, cleaning_report=None, transaction_model=None,
             sections.append((key, REPORT_SECTIONS[key], body))
 
     path = Path(path)
-    path.write_text(_page(title, sections), encoding="utf-8")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(_page(title, sections), encoding="utf-8")
+    partial.replace(path)  # readers never see a half-written report
     return path
 
 
