@@ -645,7 +645,9 @@ def _segments(ctx: _Context) -> str | None:
     figures = []
     if y is not None and "frequency" in table.columns and y != "frequency":
         ax = _plots.plot_segments(table, labels, x="frequency", y=y)
-        figures.append(_image(ax, "Customers by frequency and value, coloured by segment"))
+        figures.append(_image(ax, "Customers by frequency and value, coloured by segment",
+                              "Customers with equal values overlap; the legend gives the "
+                              "size of each segment."))
     figures.append(_image(_plots.plot_tier_sizes(labels, ctx.values()),
                           "Share of customers and value by segment"))
     parts.append(_plots_grid(*figures))

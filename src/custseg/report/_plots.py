@@ -67,6 +67,12 @@ def _unit_name(model) -> str:
     return _UNIT_NAMES.get(unit, "periods")
 
 
+def _amount(value: float, unit: str) -> str:
+    """``"4 weeks"``, ``"1 week"``, ``"52.18 weeks"``."""
+    text = f"{value:.4g}"
+    return f"{text} {unit[:-1] if text == '1' and unit.endswith('s') else unit}"
+
+
 def _horizon(model, t) -> float:
     if t is not None:
         return float(t)
@@ -209,8 +215,8 @@ def plot_frequency_recency_matrix(model, T=None, max_frequency=None, max_recency
     _grid_heatmap(ax, matrix, cbar_label="Expected purchases", **kwargs)
     unit = _unit_name(model)
     age_value = float(matrix.index[-1]) if age is None else float(age)
-    ax.set_title(f"Expected purchases in the next {t:.4g} {unit}\n"
-                 f"by purchase history (customers aged {age_value:g} {unit})")
+    ax.set_title(f"Expected purchases in the next {_amount(t, unit)}\n"
+                 f"by purchase history (customers aged {_amount(age_value, unit)})")
     ax.set_xlabel("Frequency (repeat purchases)")
     ax.set_ylabel(f"Recency (age at last purchase, {unit})")
     return ax
@@ -270,7 +276,7 @@ def plot_probability_alive_matrix(model, max_frequency=None, max_recency=None, a
     unit = _unit_name(model)
     age_value = float(matrix.index[-1]) if age is None else float(age)
     ax.set_title(f"Probability of being alive\nby purchase history "
-                 f"(customers aged {age_value:g} {unit})")
+                 f"(customers aged {_amount(age_value, unit)})")
     ax.set_xlabel("Frequency (repeat purchases)")
     ax.set_ylabel(f"Recency (age at last purchase, {unit})")
     return ax
