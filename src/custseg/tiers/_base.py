@@ -140,7 +140,8 @@ def pareto_edges(values, shares) -> np.ndarray:
 
 
 def apply_rules(rules, default_code: int, cols: Columns, *, missing: str = "raise",
-                n_codes: int | None = None, what: str = "the rules") -> np.ndarray:
+                n_codes: int | None = None, what: str = "the rules",
+                hint: str = "Fill or drop them first.") -> np.ndarray:
     """Evaluate ordered ``(code, condition)`` rules; the first rule that matches wins.
 
     Parameters
@@ -159,6 +160,8 @@ def apply_rules(rules, default_code: int, cols: Columns, *, missing: str = "rais
         Number of distinct codes, to choose the smallest integer dtype.
     what : str
         Name of the estimator, for error messages.
+    hint : str
+        Last line of the error message about missing values.
 
     Returns
     -------
@@ -168,26 +171,32 @@ def apply_rules(rules, default_code: int, cols: Columns, *, missing: str = "rais
     Notes
     -----
     The rules are applied from the last to the first, each overwriting the rows it
-    matches, so the first matching rule is the one that remains: the vectorised
-    equivalent of ``numpy.select``, without stacking all masks in memory.
+    matches (``codes += (code - codes) * mask``), so the first matching rule is the one
+    that remains: the vectorised equivalent of ``numpy.select``, without stacking all
+    masks in memory.
     """
     strict = _strict_columns(rules)
-    _check_values(cols, strict, missing, what)
+    _check_values(cols, strict, missing, what, hint)
     n_codes = max([default_code, *(c for c, _ in rules)]) + 1 if n_codes is None else n_codes
     dtype = np.int8 if n_codes <= 127 else (np.int16 if n_codes <= 32767 else np.int32)
     codes = np.full(cols.n, default_code, dtype=dtype)
+    step = np.empty(cols.n, dtype=dtype)
     memo: dict = {}
     for code, node in reversed(list(rules)):
         mask = _rule_mask(node, cols, memo, missing)
-        np.copyto(codes, code, where=mask)
+        # codes = where(mask, code, codes), branch-free: much faster than a masked store
+        np.subtract(dtype(code), codes, out=step)
+        np.multiply(step, mask, out=step)
+        np.add(codes, step, out=codes)
     return codes
 
 
 def rule_match_counts(rules, cols: Columns, *, missing: str = "raise",
-                      what: str = "the rules") -> tuple[np.ndarray, np.ndarray]:
+                      what: str = "the rules", hint: str = "Fill or drop them first."
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Per rule: rows it matches (raw) and rows it decides (first match)."""
     strict = _strict_columns(rules)
-    _check_values(cols, strict, missing, what)
+    _check_values(cols, strict, missing, what, hint)
     taken = np.zeros(cols.n, dtype=bool)
     raw, first = [], []
     memo: dict = {}
@@ -208,10 +217,9 @@ def _strict_columns(rules) -> list:
     return out
 
 
-def _check_values(cols: Columns, columns, missing: str, what: str) -> None:
+def _check_values(cols: Columns, columns, missing: str, what: str, hint: str) -> None:
     if missing == "raise":
-        check_missing(cols, columns, what,
-                      hint="Fill or drop them first, or pass missing='no_match'.")
+        check_missing(cols, columns, what, hint=hint)
         return
     for name in columns:
         value = cols.get(name)
@@ -241,6 +249,7 @@ class BaseTierer(SerializableMixin, TransformerMixin, BaseEstimator):
     """
 
     _missing_policy = "raise"
+    _missing_hint = "Fill or drop them first."
 
     # -- input
     def _input_columns(self) -> list:
@@ -248,19 +257,22 @@ class BaseTierer(SerializableMixin, TransformerMixin, BaseEstimator):
 
     def _prepare(self, X, *, reset: bool) -> Columns:
         if isinstance(X, pd.DataFrame):
+            cols = Columns(X)
+            # before scikit-learn's feature-name check: this one names the missing
+            # column and suggests close matches
+            self._check_present(cols)
             validate_data(self, X, skip_check_array=True, reset=reset)
             if X.shape[1] == 0:
                 raise InvalidDataError(
                     f"The input has 0 feature(s) (shape=({len(X)}, 0)); a minimum of 1 "
                     "is required.")
-            cols = Columns(X)
         else:
             arr = validate_data(self, X, reset=reset, dtype="numeric",
                                 ensure_all_finite=False)
             cols = Columns.from_array(arr, self._array_names(arr.shape[1]))
+            self._check_present(cols)
         if cols.n == 0:
             raise EmptyDataError(f"{type(self).__name__} got no rows (0 sample(s)).")
-        self._check_present(cols)
         return cols
 
     def _array_names(self, n_columns: int) -> list:
@@ -314,7 +326,8 @@ class BaseTierer(SerializableMixin, TransformerMixin, BaseEstimator):
     def _codes(self, cols: Columns) -> np.ndarray:
         rules, default = self._rules()
         return apply_rules(rules, default, cols, missing=self._missing_policy,
-                           n_codes=len(self.classes_), what=type(self).__name__)
+                           n_codes=len(self.classes_), what=type(self).__name__,
+                           hint=self._missing_hint)
 
     def predict(self, X):
         """Tier label of each customer, from the cut points learned in :meth:`fit`.
@@ -408,7 +421,7 @@ class BaseTierer(SerializableMixin, TransformerMixin, BaseEstimator):
     def _explain(self, cols: Columns) -> pd.DataFrame:
         rules, default = self._rules()
         raw, first = rule_match_counts(rules, cols, missing=self._missing_policy,
-                                       what=type(self).__name__)
+                                       what=type(self).__name__, hint=self._missing_hint)
         n = cols.n
         rest = n - int(first.sum())
         frame = pd.DataFrame({
@@ -559,6 +572,8 @@ class RuleTierer(BaseTierer):
         "default": [str, numbers.Integral],
         "missing": [StrOptions({"raise", "no_match"})],
     }
+
+    _missing_hint = "Fill or drop them first, or pass missing='no_match'."
 
     def __init__(self, rules=(), default="other", missing="raise"):
         self.rules = rules

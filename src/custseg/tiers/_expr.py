@@ -344,14 +344,18 @@ class Columns:
 
     def missing(self, name) -> np.ndarray:
         """Boolean mask of missing values (NaN, None, NaT) of a column."""
+        key = ("missing", name)
+        if key in self._cache:
+            return self._cache[key]
         value = self.get(name)
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind == "f":
-                return np.isnan(value)
-            if value.dtype.kind in "biu":
-                return np.zeros(self.n, dtype=bool)
-            return np.asarray(pd.isna(value), dtype=bool)
-        return np.asarray(pd.isna(value), dtype=bool)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            out = np.isnan(value)
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "biu":
+            out = np.zeros(self.n, dtype=bool)
+        else:
+            out = np.asarray(pd.isna(value), dtype=bool)
+        self._cache[key] = out
+        return out
 
 
 def _column_values(s: pd.Series):

@@ -13,6 +13,7 @@ from .._validation import raise_bad_rows
 from ..exceptions import EmptyDataError, InvalidDataError, InvalidParameterError
 from ._base import BaseTierer, _check_labels, _labels_array, as_sequence
 from ._expr import Columns
+from ._rfm import check_recency_le_T
 from ._value import numeric_column
 
 __all__ = ["LifecycleStages", "STAGES"]
@@ -209,8 +210,11 @@ class LifecycleStages(BaseTierer):
                 "The thresholds must increase: active_within < dormant_within, got "
                 f"active_within={self.active_within}, dormant_within={self.dormant_within}.")
 
-    def _arrays(self, cols: Columns) -> dict:
-        """Validated arrays and the prospect mask (values of prospects are not checked)."""
+    def _arrays(self, cols: Columns, *, since: bool = True) -> dict:
+        """Validated arrays and the prospect mask (values of prospects are not checked).
+
+        ``since=False`` only checks (no time since the last purchase is computed).
+        """
         name = type(self).__name__
         prospect = np.zeros(cols.n, dtype=bool)
         if self.prospect_col is not None:
@@ -226,32 +230,36 @@ class LifecycleStages(BaseTierer):
             if col is None:
                 continue
             arr = numeric_column(cols, col, name, allow_nan=True)
-            if col == first:
-                prospect |= np.isnan(arr)
-            raise_bad_rows(cols.frame, np.isnan(arr) & ~prospect, str(col),
-                           "are missing for customers who are not prospects",
-                           hint="A missing T marks a prospect (no purchase yet).",
-                           error=InvalidDataError)
-            raise_bad_rows(cols.frame, (arr < 0) & ~prospect, str(col), "are negative",
-                           hint="Negative values in data are not valid ages or times.")
+            if arr.dtype.kind == "f":
+                nan = cols.missing(col)
+                if col == first:
+                    prospect |= nan
+                elif nan.any():
+                    raise_bad_rows(cols.frame, nan & ~prospect, str(col),
+                                   "are missing for customers who are not prospects",
+                                   hint="A missing T marks a prospect (no purchase yet).",
+                                   error=InvalidDataError)
+            with np.errstate(invalid="ignore"):
+                negative = arr < 0
+            if negative.any():
+                raise_bad_rows(cols.frame, negative & ~prospect, str(col), "are negative",
+                               hint="Negative values in data are not valid ages or times.")
             out[key] = arr
         if "recency" in out:
             if self.recency_is == "lifetimes":
-                r, T = out["recency"], out["T"]
-                tol = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(T)))
-                with np.errstate(invalid="ignore"):
-                    raise_bad_rows(cols.frame, (r > T + tol) & ~prospect,
-                                   str(self.recency_col), "have recency greater than T",
-                                   hint="With recency_is='lifetimes' recency is the age at "
-                                        "the last purchase; pass recency_is="
-                                        "'days_since_last' if it is the time since it.")
-                out["since"] = T - r
-            else:
+                check_recency_le_T(cols, out["recency"], out["T"], self.recency_col,
+                                   rows=~prospect)
+                if since:
+                    out["since"] = out["T"] - out["recency"]
+            elif since:
                 out["since"] = out["recency"]
         if not self._uses_timing():
-            p = numeric_column(cols, self.p_alive_col, name)
-            raise_bad_rows(cols.frame, ((p < 0) | (p > 1)) & ~prospect,
-                           str(self.p_alive_col), "are not probabilities in [0, 1]")
+            p = numeric_column(cols, self.p_alive_col, name, allow_nan=True)
+            with np.errstate(invalid="ignore"):
+                bad = ~((p >= 0) & (p <= 1)) & ~prospect
+            raise_bad_rows(cols.frame, bad, str(self.p_alive_col),
+                           "are not probabilities in [0, 1] (or are missing for customers "
+                           "who are not prospects)")
             out["p_alive"] = p
         out["prospect"] = prospect
         return out
@@ -320,7 +328,7 @@ class LifecycleStages(BaseTierer):
     # -- predict with a previous snapshot
     def _stage_codes(self, X, previous):
         cols = self._prepare(X, reset=False)
-        self._arrays(cols)
+        self._arrays(cols, since=False)
         codes = self._codes(cols)
         if previous is not None:
             prev = self._previous_codes(previous, X, cols.n)
@@ -342,14 +350,15 @@ class LifecycleStages(BaseTierer):
             raise InvalidDataError(
                 f"previous holds {len(values)} labels for {n} customers; pass one per "
                 "row of X (or a Series indexed by customer id).")
-        cat = pd.Categorical(values, categories=pd.Index(self.classes_))
-        unknown = (cat.codes < 0) & ~np.asarray(pd.isna(values), dtype=bool)
+        values = np.asarray(values, dtype=object)
+        codes = pd.Index(self.classes_.tolist(), dtype=object).get_indexer(values)
+        unknown = (codes < 0) & ~np.asarray(pd.isna(values), dtype=bool)
         if unknown.any():
-            shown = pd.unique(np.asarray(values, dtype=object)[unknown])[:5]
+            shown = pd.unique(values[unknown])[:5]
             raise InvalidDataError(
                 f"previous: {int(unknown.sum())} labels are not stages of this estimator, "
                 f"for example {list(shown)}; stages are {self.classes_.tolist()}.")
-        return cat.codes
+        return codes
 
     def predict(self, X, previous=None):
         """Stage of each customer.

@@ -46,6 +46,24 @@ DEFAULT_RFM_MAP = (
 )
 
 
+def check_recency_le_T(cols: Columns, recency, T, recency_col, rows=None) -> None:
+    """Raise when recency (the age at the last purchase) exceeds T."""
+    with np.errstate(invalid="ignore"):
+        late = recency > T
+    if rows is not None:
+        late &= rows
+    if not late.any():
+        return
+    tol = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(T)))
+    with np.errstate(invalid="ignore"):
+        late &= recency > T + tol
+    raise_bad_rows(
+        cols.frame, late, str(recency_col), "have recency greater than T",
+        hint="With recency_is='lifetimes' recency is the age of the customer at the last "
+             "purchase (at most T). If the column holds the time since the last purchase, "
+             "pass recency_is='days_since_last'.")
+
+
 class _RFMInputs:
     """Shared column handling of :class:`RFMScorer` and :class:`RFMSegmenter`."""
 
@@ -61,19 +79,13 @@ class _RFMInputs:
         return cols
 
     def _validated(self, cols: Columns) -> dict:
-        """Validated float arrays: time since the last purchase, frequency, monetary."""
+        """Validated arrays: time since the last purchase, frequency, monetary value."""
         name = type(self).__name__
         out = {}
         recency = numeric_column(cols, self.recency_col, name, nonnegative=True)
         if self.recency_is == "lifetimes":
             T = numeric_column(cols, self.T_col, name, nonnegative=True)
-            tol = 1e-9 * np.maximum(1.0, np.abs(T))
-            raise_bad_rows(
-                cols.frame, recency > T + tol, str(self.recency_col),
-                "have recency greater than T",
-                hint="With recency_is='lifetimes' recency is the age of the customer at "
-                     "the last purchase (at most T). If the column holds the time since "
-                     "the last purchase, pass recency_is='days_since_last'.")
+            check_recency_le_T(cols, recency, T, self.recency_col)
             out["recency"] = T - recency
         else:
             out["recency"] = recency
@@ -228,9 +240,20 @@ class RFMScorer(_RFMInputs, BaseTierer):
     def _base(self) -> int:
         return 10 if self.n_bins < 10 else 100
 
+    def _check(self, cols: Columns) -> None:
+        """The checks of :meth:`_validated`, without computing anything."""
+        name = type(self).__name__
+        recency = numeric_column(cols, self.recency_col, name, nonnegative=True)
+        if self.recency_is == "lifetimes":
+            T = numeric_column(cols, self.T_col, name, nonnegative=True)
+            check_recency_le_T(cols, recency, T, self.recency_col)
+        numeric_column(cols, self.frequency_col, name, nonnegative=True)
+        if self._uses_monetary():
+            numeric_column(cols, self.monetary_col, name)
+
     def _scores(self, cols: Columns) -> dict:
         """Score arrays ``{"R": ..., "F": ..., "M": ...}`` (small integers)."""
-        self._validated(cols)
+        self._check(cols)
         out = {}
         for key, name in zip(self._score_keys(), ("R", "F", "M")):
             rules = self._score_rules(key, self.bin_edges_[key])
@@ -240,9 +263,12 @@ class RFMScorer(_RFMInputs, BaseTierer):
 
     def _cells(self, scores: dict) -> np.ndarray:
         base = self._base()
-        cells = scores["R"].astype(np.int64) * base + scores["F"]
-        if "M" in scores:
-            cells = cells * base + scores["M"]
+        dtype = np.int16 if base ** len(scores) < 32767 else np.int32
+        cells = scores["R"].astype(dtype)
+        for key in ("F", "M"):
+            if key in scores:
+                cells *= base
+                cells += scores[key]
         return cells
 
     def predict(self, X):
@@ -255,8 +281,8 @@ class RFMScorer(_RFMInputs, BaseTierer):
 
         Returns
         -------
-        cells : ndarray of int64 of shape (n_customers,)
-            Cell codes, among :attr:`classes_`.
+        cells : ndarray of int of shape (n_customers,)
+            Cell codes, among :attr:`classes_` (int16, or int32 with ``n_bins >= 10``).
         """
         check_is_fitted(self)
         return self._cells(self._scores(self._prepare(X, reset=False)))
@@ -277,15 +303,19 @@ class RFMScorer(_RFMInputs, BaseTierer):
         """
         check_is_fitted(self)
         scores = self._scores(self._prepare(X, reset=False))
-        columns = {k: v.astype(np.int64) for k, v in scores.items()}
+        columns = dict(scores)
         if self.code == "cell":
             columns["RFM"] = self._cells(scores)
         elif self.code == "sum":
-            columns["RFM"] = sum(columns.values())
+            columns["RFM"] = sum(v.astype(np.int16) for v in scores.values())
         if _get_output_config("transform", self)["dense"] == "pandas":
             index = X.index if isinstance(X, pd.DataFrame) else None
-            return pd.DataFrame(columns, index=index)
-        return np.column_stack(list(columns.values()))
+            return pd.DataFrame({k: v.astype(np.int64) for k, v in columns.items()},
+                                index=index)
+        out = np.empty((len(scores["R"]), len(columns)), dtype=np.int64)
+        for j, values in enumerate(columns.values()):
+            out[:, j] = values
+        return out
 
     def _output_names(self) -> list:
         names = ["R", "F"] + (["M"] if self._uses_monetary() else [])
@@ -307,7 +337,7 @@ class RFMScorer(_RFMInputs, BaseTierer):
         """
         check_is_fitted(self)
         cols = self._prepare(X, reset=False)
-        self._validated(cols)
+        self._check(cols)
         frames = []
         for key, name in zip(self._score_keys(), ("R", "F", "M")):
             rules = self._score_rules(key, self.bin_edges_[key])
@@ -503,11 +533,15 @@ class RFMSegmenter(_RFMInputs, BaseTierer):
     def _segment_codes(self, cols: Columns, scores: dict | None = None) -> np.ndarray:
         scores = self.scorer_._scores(cols) if scores is None else scores
         n = self.n_bins
-        flat = scores["R"].astype(np.intp) - 1
-        flat = flat * n + (scores["F"] - 1)
-        if "M" in scores:
-            flat = flat * n + (scores["M"] - 1)
-        return self.cell_segments_.take(flat)
+        flat = scores["R"].astype(np.intp)
+        flat -= 1
+        for key in ("F", "M"):
+            if key in scores:
+                flat *= n
+                flat += scores[key]
+                flat -= 1
+        small = np.int8 if len(self.classes_) < 128 else np.int32
+        return self.cell_segments_.astype(small).take(flat)
 
     def _codes(self, cols: Columns) -> np.ndarray:
         return self._segment_codes(cols)

@@ -24,7 +24,9 @@ __all__ = ["ValueTiers", "numeric_column", "check_increasing"]
 
 def numeric_column(cols: Columns, name, what: str, *, nonnegative: bool = False,
                    allow_nan: bool = False) -> np.ndarray:
-    """A column as float64, raising (column, count, examples) on text, NaN or inf."""
+    """A numeric column (integers stay integers), raising (column, count, examples) on
+    text, NaN or infinite values (NaN allowed with ``allow_nan``) and, with
+    ``nonnegative``, negative values."""
     value = cols.get(name)
     label = str(cols.names[name] if isinstance(name, (int, np.integer))
                 and name not in cols.names else name)
@@ -37,18 +39,17 @@ def numeric_column(cols: Columns, name, what: str, *, nonnegative: bool = False,
         raise_bad_rows(cols.frame, bad, label, "are not numbers",
                        hint=f"{what} needs numbers in this column.")
         value = converted.to_numpy(dtype=np.float64, na_value=np.nan)
-    arr = value if value.dtype == np.float64 else value.astype(np.float64)
-    bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
-    if bad.any():
-        raise_bad_rows(cols.frame, bad, label,
-                       "are infinite" if allow_nan else "are NaN or infinite",
-                       hint=f"{what} cannot score them; fill or drop them first.")
-    if nonnegative:
-        neg = arr < 0
-        if neg.any():
-            raise_bad_rows(cols.frame, neg, label, "are negative",
-                           hint=f"Negative values in data are not valid for {what} here.")
-    return arr
+    if value.dtype.kind == "f":
+        finite = np.isfinite(value)
+        if not finite.all():
+            bad = ~finite if not allow_nan else np.isinf(value)
+            raise_bad_rows(cols.frame, bad, label,
+                           "are infinite" if allow_nan else "are NaN or infinite",
+                           hint=f"{what} cannot score them; fill or drop them first.")
+    if nonnegative and value.dtype.kind != "b" and (value < 0).any():
+        raise_bad_rows(cols.frame, value < 0, label, "are negative",
+                       hint=f"Negative values in data are not valid for {what} here.")
+    return value
 
 
 def check_increasing(values, what: str, *, strict: bool = True) -> np.ndarray:
