@@ -248,14 +248,21 @@ def plot_probability_alive_matrix(model, max_frequency=None, max_recency=None, a
     -----
     The cell at frequency :math:`x` and recency :math:`t_x` shows
     :math:`P(\\text{alive} \\mid x, t_x, T_{age})` from
-    ``model.probability_alive_matrix``; the colour scale spans [0, 1].
+    ``model.probability_alive_matrix``; the colour scale spans [0, 1]. For the BG/NBD
+    it is
+
+    .. math::
+        P(\\text{alive}) = \\Big(1 + 1_{x>0} \\frac{a}{b+x-1}
+            \\Big(\\frac{\\alpha+T}{\\alpha+t_x}\\Big)^{r+x}\\Big)^{-1};
+
+    the other models draw their own expression (see their ``probability_alive``).
 
     References
     ----------
     Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2008), "Computing P(alive) using the
-    BG/NBD model", the closing expression
-    :math:`1 / (1 + 1_{x>0} \frac{a}{b+x-1} (\frac{\alpha+T}{\alpha+t_x})^{r+x})`;
-    the other models draw their own expression (see their ``probability_alive``).
+    BG/NBD model", technical note (its closing expression, shown above); the model and
+    its likelihood are in equation (6) of Fader, Hardie and Lee (2005), "Counting your
+    customers the easy way", Marketing Science 24(2), 275-284.
 
     Examples
     --------
