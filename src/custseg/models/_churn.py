@@ -53,7 +53,8 @@ def _check_dense(X, name: str):
         raise InvalidDataError(f"{name} needs a dense customer table (a DataFrame or "
                                "array); sparse input is not supported.")
     if not isinstance(X, pd.DataFrame) and np.asarray(X).dtype.kind == "c":
-        raise InvalidDataError("Complex values are not a customer table.")
+        raise InvalidDataError("Complex data not supported: complex values are not a "
+                               "customer table.")
 
 
 class ChurnEstimator(SerializableMixin, ClassifierMixin, BaseEstimator):
@@ -495,7 +496,8 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_customers, n_classes)
         """
-        return self.classifier_.predict_proba(self.compute_features(X))
+        features = self.compute_features(X)
+        return self.classifier_.predict_proba(features)
 
     def predict(self, X) -> np.ndarray:
         """The classifier's predicted class of each customer.
@@ -508,4 +510,5 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_customers,)
         """
-        return self.classifier_.predict(self.compute_features(X))
+        features = self.compute_features(X)
+        return self.classifier_.predict(features)

@@ -359,7 +359,8 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
                                    "or array); sparse input is not supported.")
         if not isinstance(X, pd.DataFrame) and np.asarray(X).dtype.kind == "c":
             raise InvalidDataError(
-                f"Complex values are not a customer table (columns {list(CLV_COLUMNS)}).")
+                "Complex data not supported: complex values are not a customer table "
+                f"(columns {list(CLV_COLUMNS)}).")
         frame = as_customer_frame(X, CLV_COLUMNS)
         arrays = check_customer_table(frame, columns=CLV_COLUMNS)
         raise_bad_rows(frame, (arrays["frequency"] > 0) & (arrays["monetary_value"] <= 0),
