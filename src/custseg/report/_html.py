@@ -473,8 +473,9 @@ def _models(ctx: _Context) -> str | None:
     if ctx.clv_model is not None:
         params = {k: v for k, v in ctx.clv_model.get_params(deep=False).items()
                   if k not in ("transaction_model", "spend_model")}
-        params["periods_per_horizon_unit_"] = getattr(
-            ctx.clv_model, "periods_per_horizon_unit_", None)
+        per_step = getattr(ctx.clv_model, "periods_per_horizon_unit_", None)
+        if per_step is not None:
+            params["periods_per_horizon_unit_"] = per_step
         blocks.append(
             f"<div><h3>{_esc('Lifetime value: ' + type(ctx.clv_model).__name__)}</h3>"
             f"{_key_values(sorted(params.items()), ('parameter', 'value'))}</div>")
@@ -502,14 +503,19 @@ def _fit_checks(ctx: _Context) -> str | None:
 
         holdout = ctx.holdout_table
         cal_model = clone(model).fit(calibration_table(holdout, monetary=False))
-        errors = holdout_errors(cal_model, holdout).to_frame("value")
-        errors.index.name = "holdout error"
+        errors = holdout_errors(cal_model, holdout)
+        shown = [(name.replace("_", " "), _percent(v) if name == "relative_total_error"
+                  else _number(v)) for name, v in errors.items()]
+        by_freq = expected_vs_actual_by_frequency(cal_model, holdout)
+        by_freq.columns = ["customers", "mean actual", "mean predicted"] \
+            if list(by_freq.columns) == ["n_customers", "actual", "predicted"] \
+            else by_freq.columns
         parts.append(_note(
             "A copy of the transaction model is fitted on the calibration period and "
-            "predicts each customer's purchases in the holdout period."))
-        parts.append(_table(errors, percent=("relative_total_error",)))
-        by_freq = expected_vs_actual_by_frequency(cal_model, holdout)
-        parts.append(_table(by_freq))
+            "predicts each customer's purchases in the holdout period: errors per "
+            "customer and in total, and mean purchases by calibration frequency."))
+        parts.append('<div class="cols">' + _key_values(shown, ("holdout error", "value"))
+                     + _table(by_freq) + "</div>")
         ax_cal = _plots.plot_calibration_purchases_vs_holdout_purchases(cal_model, holdout)
         ax_hold = _plots.plot_period_transactions(cal_model, holdout)
         parts.append(_plots_grid(
