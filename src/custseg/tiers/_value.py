@@ -221,3 +221,8 @@ class ValueTiers(BaseTierer):
 
     def _output_name(self) -> str:
         return f"{self.column}_tier" if isinstance(self.column, str) else "tier"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self._mode() == "pareto"
+        return tags
