@@ -9,6 +9,7 @@ rows, and names derived from each segment's RFM profile.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from contextlib import contextmanager
 from numbers import Integral
@@ -37,6 +38,9 @@ from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterE
 from ..report._profile import PROFILE_COLUMNS, _grouped_stats, segment_profile
 
 __all__ = ["CustomerSegmenter"]
+
+#: Floor on the variance of each mixture component, in standardised units (see Notes).
+GMM_REG_COVAR = 0.05
 
 _SPLITMIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _SPLITMIX_2 = np.uint64(0x94D049BB133111EB)
@@ -76,17 +80,25 @@ def _smallest_hashes(h: np.ndarray, m: int) -> np.ndarray:
     return idx[np.argsort(h[idx], kind="stable")]
 
 
+_WARNINGS_LOCK = threading.Lock()
+
+
 @contextmanager
 def _custseg_convergence_warnings(what: str):
-    """Re-issue scikit-learn's convergence warnings as custseg ConvergenceWarnings."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Re-issue scikit-learn's convergence warnings as custseg ConvergenceWarnings.
+
+    ``warnings.catch_warnings`` changes process-wide state: the lock keeps fits running in
+    threads (joblib's threading backend) from restoring each other's state.
+    """
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
     for w in caught:
         if issubclass(w.category, _SklearnConvergenceWarning) and not issubclass(
                 w.category, ConvergenceWarning):
             warnings.warn(
-                f"{what} did not converge: {w.message}. Try a larger n_init, fewer "
+                f"{what} did not converge: {str(w.message).rstrip('.')}. Try a larger "
+                "n_init, fewer "
                 "segments, or check for many identical customers.",
                 ConvergenceWarning, stacklevel=4,
             )
@@ -309,6 +321,15 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
     :math:`p` the number of free parameters; the smallest is chosen. The chosen k is then
     fitted on all customers.
 
+    **Discrete features and the mixture.** Frequency is a count and recency and age are
+    often whole periods: a Gaussian component that sits on a single value has a variance
+    close to 0 and an unbounded likelihood, so the BIC would keep preferring more
+    components that split the discrete values. The mixture is therefore fitted with
+    ``reg_covar=0.05``: every component has a variance of at least 0.05 in every
+    direction of the standardised space (a standard deviation of about a fifth of the
+    population's), which is about the variance of rounding to whole numbers at small
+    counts on the log scale, and narrower than any segment worth a name.
+
     **Order of the labels.** Segment :math:`s` gets the rank of
     :math:`\\bar v_s = \\frac{1}{n_s} \\sum_{i \\in s} v_i` (descending), :math:`v` the value
     column; segments without members come last, and equal values are ordered by the
@@ -517,7 +538,8 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
     def _template(self, k: int, seed: int):
         n_init = 1 if self.n_init == "auto" else self.n_init
         if self.method == "gmm":
-            return GaussianMixture(n_components=k, n_init=n_init, random_state=seed)
+            return GaussianMixture(n_components=k, n_init=n_init, reg_covar=GMM_REG_COVAR,
+                                   random_state=seed)
         if self.method == "minibatch":
             return MiniBatchKMeans(n_clusters=k, n_init=n_init, random_state=seed)
         return KMeans(n_clusters=k, n_init=n_init, random_state=seed)
