@@ -90,7 +90,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._serialize import SerializableMixin
-from .._validation import as_customer_frame, check_customer_table, raise_bad_rows
+from .._validation import (
+    as_customer_frame,
+    check_customer_table,
+    check_not_empty,
+    raise_bad_rows,
+)
 from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterError
 
 __all__ = [
@@ -902,6 +907,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
 
     def _validate_X(self, X, reset: bool, sample_weight=None, fitting: bool = False):
         frame = self._select(X)
+        check_not_empty(frame, what="customer table")
         sw = check_fit_weights(sample_weight, len(frame)) if fitting else None
         check_nonnegative_columns(frame, self._columns)
         arrays = self._check_table(frame)

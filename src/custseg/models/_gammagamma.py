@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._serialize import SerializableMixin
-from .._validation import check_customer_table, raise_bad_rows
+from .._validation import check_customer_table, check_not_empty, raise_bad_rows
 from ..exceptions import EmptyDataError, InvalidParameterError
 from ._base import (
     CustomerArrays,
@@ -211,6 +211,7 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
 
     def _validate_X(self, X, reset: bool, sample_weight=None, fitting: bool = False):
         frame = select_columns(X, _COLUMNS, "GammaGamma")
+        check_not_empty(frame, what="customer table")
         sw = check_fit_weights(sample_weight, len(frame)) if fitting else None
         check_nonnegative_columns(frame, _COLUMNS)
         arrays = check_customer_table(frame, columns=_COLUMNS, recency_le_T=False)
