@@ -212,7 +212,7 @@ def rfm_summary(ddf, customer_id_col="customer_id", datetime_col="date",
     wants_dates = any(c in extras for c in ("first_purchase", "last_purchase"))
     units = []
     if observation_period_end is None or (wants_dates and not dates_are_datetimes):
-        ends = frame.map_partitions(
+        ends = ddf[[datetime_col]].map_partitions(  # reads only the date column
             _partition_end, datetime_col, datetime_format,
             meta={"end": "datetime64[ns]", "unit": object}).compute()
         if len(ends) == 0:
