@@ -465,9 +465,9 @@ def main(argv=None) -> int:
                              "transactions)")
     parser.add_argument("--large-files", type=int, default=64,
                         help="Parquet files of the large log (default: 64)")
-    parser.add_argument("--large-dir", type=Path, default=HERE / "_large",
+    parser.add_argument("--large-dir", type=Path, default=HERE / "_work" / "large",
                         help="folder of the large log and Dask's spill files (default: "
-                             "benchmarks/_large; the log is kept and reused)")
+                             "benchmarks/_work/large; the log is kept and reused)")
     parser.add_argument("--memory-limit", default="8GiB",
                         help="memory limit of each Dask worker in the large run "
                              "(default: 8GiB)")
