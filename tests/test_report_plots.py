@@ -316,6 +316,14 @@ def test_segments_from_a_label_column_with_positive_values():
     assert ax.get_xscale() == "log" and len(ax.collections) == 2
 
 
+def test_segments_align_a_series_on_the_customer_id(cdnow_summary, segments):
+    shuffled = segments.sample(frac=1.0, random_state=0)
+    ax = plot_segments(cdnow_summary, shuffled, sample=None)
+    expected = plot_segments(cdnow_summary, segments, sample=None)
+    for mine, theirs in zip(ax.collections, expected.collections):
+        np.testing.assert_array_equal(mine.get_offsets(), theirs.get_offsets())
+
+
 def test_segments_bad_input(cdnow_summary, segments):
     with pytest.raises(InvalidParameterError, match="sample must be a positive integer"):
         plot_segments(cdnow_summary, segments, sample=0)

@@ -653,7 +653,8 @@ def plot_segments(table, labels, x="frequency", y="monetary_value", log=True, sa
     table : DataFrame
         Customer table holding columns ``x`` and ``y``.
     labels : array-like, Series, Categorical or str of shape (n_customers,)
-        Segment of each customer (aligned by position), or the name of a column of
+        Segment of each customer: a Series indexed by the table's customer ids is aligned
+        on them, anything else is taken in row order; or the name of a column of
         ``table``. Segments are drawn in category order (sorted labels otherwise).
     x, y : str, default="frequency", "monetary_value"
         Columns on the axes.
@@ -689,6 +690,9 @@ def plot_segments(table, labels, x="frequency", y="monetary_value", log=True, sa
     if isinstance(labels, str):
         check_columns(table, [labels], what="customer table")
         labels = table[labels]
+    if isinstance(labels, pd.Series) and not labels.index.equals(table.index) and \
+            labels.index.isin(table.index).all() and len(labels) == len(table):
+        labels = labels.reindex(table.index)  # a Series indexed by customer id
     lab = _as_label_series(labels, name="segment")
     if len(lab) != len(table):
         raise InvalidDataError(
