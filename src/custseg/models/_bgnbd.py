@@ -199,8 +199,17 @@ def _one_minus_G(params, t, x, T, m):
         if len(xd) < 0.5 * x.size:
             return _one_minus_G(params, t.flat[0], xd, Td, m)[inverse]
     z = t / (alpha + T + t)
-    log_g = (r + x) * np.log1p(-z) + log_hyp2f1(r + x, b + x + m, a + b + x + m - 1.0, z)
-    return -np.expm1(log_g)
+    A, B, C = r + x, b + x + m, a + b + x + m - 1.0
+    with np.errstate(all="ignore"):
+        log_scale = A * np.log1p(-z)
+        value = special.hyp2f1(A, B, C, z)
+        g = np.exp(log_scale) * value
+        # large histories: (1 - z)^(r+x) underflows while 2F1 overflows; work in logs
+        bad = ~np.isfinite(g) | ~np.isfinite(value) | (log_scale < -700.0)
+        if np.any(bad):
+            g = np.array(g, dtype=np.float64, copy=True)
+            g[bad] = np.exp(log_scale[bad] + log_hyp2f1(A[bad], B[bad], C[bad], z[bad]))
+    return 1.0 - g
 
 
 def bg_family_expected_purchases(params, t, x, t_x, T, m=0):
@@ -213,15 +222,15 @@ def bg_family_expected_purchases(params, t, x, t_x, T, m=0):
         P(\text{alive} \mid x, t_x, T)
 
     At ``a = 1`` both factors vanish; the limit is taken as the mean of the values at
-    ``a = 1 -/+ 1e-7``.
+    ``a = 1 -/+ 1e-6`` (for ``|a - 1| < 1e-7``).
     """
     r, alpha, a, b = params
     x = np.asarray(x, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
     if abs(a - 1.0) < 1e-7:
-        lo = bg_family_expected_purchases((r, alpha, 1.0 - 1e-7, b), t, x, t_x, T, m)
-        hi = bg_family_expected_purchases((r, alpha, 1.0 + 1e-7, b), t, x, t_x, T, m)
+        lo = bg_family_expected_purchases((r, alpha, 1.0 - 1e-6, b), t, x, t_x, T, m)
+        hi = bg_family_expected_purchases((r, alpha, 1.0 + 1e-6, b), t, x, t_x, T, m)
         return 0.5 * (lo + hi)
     with np.errstate(divide="ignore", invalid="ignore"):
         one_minus_g = _one_minus_G(params, t, x, T, m)
@@ -294,7 +303,7 @@ def bg_family_sample(params, T, rng, m=0):
     alive = survived > n_events
     # the k-th of n_events uniform times on (0, T) is T * Beta(k, n_events - k + 1)
     kk = np.maximum(k, 1)
-    recency = np.where(k > 0, T * rng.beta(kk, n_events - kk + 1.0), 0.0)
+    recency = np.where(k > 0, T * rng.beta(kk, np.maximum(n_events - kk + 1.0, 1.0)), 0.0)
     return {"frequency": k.astype(np.float64), "recency": recency, "T": T,
             "lambda_": lam, "dropout_p": p, "alive": alive}
 
