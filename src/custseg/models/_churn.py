@@ -15,19 +15,25 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._serialize import SerializableMixin
 from .._validation import (
-    as_customer_frame,
     check_columns,
     check_customer_table,
     check_finite_numeric,
     check_nonnegative,
+    check_not_empty,
     raise_bad_rows,
 )
 from ..exceptions import InvalidDataError, InvalidParameterError
-from ._base import BaseTransactionModel
+from ._base import (
+    BaseTransactionModel,
+    check_fit_weights,
+    check_nonnegative_columns,
+    select_columns,
+)
 from ._diagnostics import calibration_table
 
 __all__ = ["ChurnEstimator", "HoldoutChurnClassifier", "CHURN_CLASSES", "CHURN_FEATURES"]
@@ -46,15 +52,6 @@ def _default_model(model):
     from ._bgnbd import BetaGeo
 
     return clone(model if model is not None else BetaGeo())
-
-
-def _check_dense(X, name: str):
-    if hasattr(X, "toarray"):
-        raise InvalidDataError(f"{name} needs a dense customer table (a DataFrame or "
-                               "array); sparse input is not supported.")
-    if not isinstance(X, pd.DataFrame) and np.asarray(X).dtype.kind == "c":
-        raise InvalidDataError("Complex data not supported: complex values are not a "
-                               "customer table.")
 
 
 class ChurnEstimator(SerializableMixin, ClassifierMixin, BaseEstimator):
@@ -178,7 +175,6 @@ class ChurnEstimator(SerializableMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        _check_dense(X, type(self).__name__)
         if self.definition == "no_purchase" and self.horizon <= 0:
             raise InvalidParameterError(
                 "definition='no_purchase' needs a positive horizon (the window in which "
@@ -208,7 +204,6 @@ class ChurnEstimator(SerializableMixin, ClassifierMixin, BaseEstimator):
             ``horizon``.
         """
         check_is_fitted(self, "model_")
-        _check_dense(X, type(self).__name__)
         if self.definition == "no_purchase":
             churned = self.model_.purchase_probability(X, 0, float(self.horizon))
         else:
@@ -341,14 +336,17 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
 
     # ---- input -------------------------------------------------------------------------
     def _calibration(self, X, monetary: bool | None) -> pd.DataFrame:
-        _check_dense(X, type(self).__name__)
         if isinstance(X, pd.DataFrame):
-            return calibration_table(X, monetary=monetary)
-        if monetary:
+            frame = calibration_table(X, monetary=monetary)
+        elif monetary:
             raise InvalidDataError(
                 "The feature 'monetary_value' needs a DataFrame with a monetary_value (or "
                 "monetary_value_cal) column; an array holds frequency, recency, T only.")
-        return as_customer_frame(X, _CAL)
+        else:
+            frame = select_columns(X, _CAL, type(self).__name__)
+        check_not_empty(frame, what="customer table")
+        check_nonnegative_columns(frame, list(frame.columns))
+        return frame
 
     def _resolve_features(self, has_monetary: bool) -> list[str]:
         if self.features is None:
@@ -428,7 +426,6 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
         self.features_ = self._resolve_features("monetary_value" in cal.columns)
         if "monetary_value" not in self.features_ and "monetary_value" in cal.columns:
             cal = cal.drop(columns="monetary_value")
-        arrays = check_customer_table(cal, columns=list(cal.columns))
         if y is None:
             if not isinstance(X, pd.DataFrame):
                 raise InvalidDataError(
@@ -443,17 +440,18 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
             if y.ndim != 1 or len(y) != len(cal):
                 raise InvalidDataError(
                     f"y must be a 1-d array of {len(cal)} labels, got shape {y.shape}.")
-        if len(np.unique(y)) < 2:
+            check_classification_targets(y)
+        sw = None if sample_weight is None else check_fit_weights(sample_weight, len(cal))
+        present = y if sw is None else y[sw > 0]
+        if len(np.unique(present)) < 2:
             raise InvalidDataError(
-                f"The label has a single class ({np.unique(y).tolist()}): every customer "
-                "bought in the holdout window, or none did. Lengthen the holdout window "
-                "or pass y.")
+                f"The label has a single class ({np.unique(present).tolist()}): every "
+                "customer bought in the holdout window, or none did. Lengthen the holdout "
+                "window or pass y.")
+        arrays = check_customer_table(cal, columns=list(cal.columns))
         self.horizon_ = self._resolve_horizon(X)
         validate_data(self, cal if isinstance(X, pd.DataFrame) else np.asarray(X),
                       reset=True, skip_check_array=True)
-        sw = None if sample_weight is None else _check_sample_weight(
-            sample_weight, np.empty((len(cal), 0)), dtype=np.float64,
-            ensure_non_negative=True)
 
         model = _default_model(self.model)
         model.fit(cal.loc[:, list(_CAL)], sample_weight=sw)

@@ -24,12 +24,19 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._serialize import SerializableMixin
-from .._validation import as_customer_frame, check_customer_table, raise_bad_rows
+from .._validation import check_customer_table, check_not_empty, raise_bad_rows
 from ..exceptions import InvalidDataError, InvalidParameterError
-from ._base import TIME_UNITS, BaseTransactionModel, compress_rows
+from ._base import (
+    TIME_UNITS,
+    BaseTransactionModel,
+    check_fit_weights,
+    check_nonnegative_columns,
+    compress_rows,
+    select_columns,
+)
 
 __all__ = [
     "CLVEstimator",
@@ -353,15 +360,11 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         return tags
 
     # ---- input -------------------------------------------------------------------------
-    def _validate_X(self, X, reset: bool) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-        if hasattr(X, "toarray"):
-            raise InvalidDataError("CLVEstimator needs a dense customer table (a DataFrame "
-                                   "or array); sparse input is not supported.")
-        if not isinstance(X, pd.DataFrame) and np.asarray(X).dtype.kind == "c":
-            raise InvalidDataError(
-                "Complex data not supported: complex values are not a customer table "
-                f"(columns {list(CLV_COLUMNS)}).")
-        frame = as_customer_frame(X, CLV_COLUMNS)
+    def _validate_X(self, X, reset: bool, sample_weight=None, fitting: bool = False):
+        frame = select_columns(X, CLV_COLUMNS, type(self).__name__)
+        check_not_empty(frame, what="customer table")
+        sw = check_fit_weights(sample_weight, len(frame)) if fitting else None
+        check_nonnegative_columns(frame, CLV_COLUMNS)
         arrays = check_customer_table(frame, columns=CLV_COLUMNS)
         raise_bad_rows(frame, (arrays["frequency"] > 0) & (arrays["monetary_value"] <= 0),
                        "monetary_value",
@@ -371,7 +374,7 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         validate_data(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
                       reset=reset, skip_check_array=True)
         clean = pd.DataFrame(arrays, index=frame.index)
-        return clean, arrays
+        return (clean, arrays, sw) if fitting else (clean, arrays)
 
     def _resolve_time_unit(self, X, model) -> str:
         found = X.attrs.get("time_unit") if isinstance(X, pd.DataFrame) else None
@@ -427,9 +430,8 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
                 f"{type(transaction).__name__} counts discrete opportunities.")
         unit = self._resolve_time_unit(X, transaction)
         periods_per_horizon_unit(unit, self.horizon_unit, self.lifetimes_compat)  # checks
-        frame, arrays = self._validate_X(X, reset=True)
-        sw = _check_sample_weight(sample_weight, np.empty((len(frame), 0)),
-                                  dtype=np.float64, ensure_non_negative=True)
+        frame, arrays, sw = self._validate_X(X, reset=True, sample_weight=sample_weight,
+                                             fitting=True)
         if transaction.time_unit is None:
             transaction.set_params(time_unit=unit)
         transaction.fit(frame[["frequency", "recency", "T"]], sample_weight=sw)
