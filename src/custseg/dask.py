@@ -44,7 +44,7 @@ from .features._rfm import (
     parse_timestamp,
 )
 
-__all__ = ["rfm_summary", "score", "fit_from_dask"]
+__all__ = ["rfm_summary", "score", "fit_from_dask", "distinct_rows"]
 
 _KEY = "__custseg_row_key__"
 _COUNT = "__custseg_count__"
