@@ -180,13 +180,13 @@ def test_row_hash_depends_on_values_only():
     data[0, 0] = -0.0
     data[1] = data[0]
     data[1, 0] = 0.0
-    h = _row_hash(data, 42)
+    h = _row_hash(list(data.T), 42)
     perm = rng.permutation(500)
-    np.testing.assert_array_equal(_row_hash(data[perm], 42), h[perm])
+    np.testing.assert_array_equal(_row_hash(list(data[perm].T), 42), h[perm])
     assert h[0] == h[1]  # -0.0 and 0.0 are the same value
     _, first = np.unique(data, axis=0, return_index=True)
     assert np.unique(h).size == first.size  # distinct rows, distinct hashes
-    assert not np.array_equal(_row_hash(data, 43), h)
+    assert not np.array_equal(_row_hash(list(data.T), 43), h)
 
 
 # --------------------------------------------------------------------- choice of k

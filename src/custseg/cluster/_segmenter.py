@@ -35,7 +35,13 @@ from .._validation import (
     raise_bad_rows,
 )
 from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterError
-from ..report._profile import PROFILE_COLUMNS, _grouped_stats, segment_profile
+from ..report._profile import (
+    PROFILE_COLUMNS,
+    _grouped_stats,
+    _Groups,
+    _profile_frame,
+    _resolve_value_column,
+)
 
 __all__ = ["CustomerSegmenter"]
 
@@ -57,15 +63,17 @@ def _mix64(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _row_hash(data: np.ndarray, seed: int) -> np.ndarray:
+def _row_hash(columns: list[np.ndarray], seed: int) -> np.ndarray:
     """A 64-bit hash of each row's values: equal rows hash equally wherever they are.
 
     Sorting or sampling rows by this hash gives an order that depends on the values of
-    the rows only, never on their position in the input.
+    the rows only, never on their position in the input. Each column is folded in and
+    mixed by the splitmix64 finaliser (a bijection), so that distinct rows collide with
+    probability about 2**-64 whatever the structure of the values.
     """
-    h = np.full(data.shape[0], np.uint64(seed), dtype=np.uint64)
-    for j in range(data.shape[1]):  # a loop over columns
-        bits = np.ascontiguousarray(data[:, j] + 0.0).view(np.uint64)  # -0.0 -> 0.0
+    h = np.full(columns[0].shape[0], np.uint64(seed), dtype=np.uint64)
+    for col in columns:  # a loop over columns
+        bits = (np.asarray(col, dtype=np.float64) + 0.0).view(np.uint64)  # -0.0 -> 0.0
         h ^= bits
         _mix64(h)
         h += _GOLDEN
@@ -447,7 +455,9 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
             return names
         return None
 
-    def _check_values(self, frame: pd.DataFrame, names: list[str]) -> None:
+    def _check_values(self, frame: pd.DataFrame, names: list[str]) -> list[np.ndarray]:
+        """Check every feature column; return them as contiguous float64 arrays."""
+        arrays = []
         for col in names:
             arr = check_finite_numeric(frame, col)
             if self.scaling == "log-standard":
@@ -457,22 +467,24 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
                          "scaling='log-standard' takes log1p of each feature; pass "
                          "scaling='standard' to cluster columns with negative values.",
                 )
+            arrays.append(np.ascontiguousarray(arr, dtype=np.float64))
+        return arrays
 
     def _validate_X(self, X, reset: bool):
-        """Return the features as a C-contiguous float64 array and as a DataFrame."""
+        """Return the features as a C-contiguous float64 array, the feature names and
+        the feature columns as contiguous arrays."""
         if isinstance(X, pd.DataFrame):
             names = self._fit_feature_names(X) if reset else list(self.features_)
             check_columns(X, names, what="customer table")
             check_not_empty(X, what="customer table")
-            frame = X.loc[:, names]
-            self._check_values(frame, names)
-            if reset or hasattr(self, "feature_names_in_"):
-                data = validate_data(self, frame, reset=reset, dtype=np.float64, order="C",
-                                     ensure_all_finite=False)
-            else:  # fitted on an array, columns selected by name here
-                data = validate_data(self, frame.to_numpy(dtype=np.float64), reset=False,
-                                     order="C", ensure_all_finite=False)
-            return data, frame, names
+            frame = X[names]
+            columns = self._check_values(frame, names)
+            data = np.column_stack(columns) if len(columns) > 1 else columns[0][:, None]
+            # the columns are checked and converted above: only the bookkeeping of
+            # n_features_in_ and feature_names_in_ is left to scikit-learn
+            named = reset or hasattr(self, "feature_names_in_")
+            validate_data(self, frame if named else data, reset=reset, skip_check_array=True)
+            return data, names, columns
         data = validate_data(self, X, reset=reset, dtype=np.float64, order="C",
                              ensure_all_finite=False)
         if reset:
@@ -487,9 +499,8 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
                 )
         else:
             names = list(self.features_)
-        frame = pd.DataFrame(data, columns=names, copy=False)
-        self._check_values(frame, names)
-        return data, frame, names
+        columns = self._check_values(pd.DataFrame(data, columns=names, copy=False), names)
+        return data, names, columns
 
     def _k_bounds(self) -> tuple[int, int]:
         try:
@@ -512,9 +523,9 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
             return data
         z = np.log1p(data) if self.scaling == "log-standard" else data.copy()
         mean = z.mean(axis=0)
-        scale = z.std(axis=0)
-        scale[scale <= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
         z -= mean
+        scale = np.sqrt(np.einsum("ij,ij->j", z, z) / z.shape[0])  # one pass, no temporary
+        scale[scale <= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
         z /= scale
         self.scaling_mean_, self.scaling_scale_ = mean, scale
         return z
@@ -611,8 +622,8 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         self : CustomerSegmenter
             The fitted segmenter.
         """
-        data, frame, names = self._validate_X(X, reset=True)
-        table = X if isinstance(X, pd.DataFrame) else frame
+        data, names, columns = self._validate_X(X, reset=True)
+        table = X if isinstance(X, pd.DataFrame) else pd.DataFrame(dict(zip(names, columns)))
         n = data.shape[0]
         values = self._value_at_fit(X, data, names)
         if self.n_segments == "auto":
@@ -629,7 +640,7 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         hash_seed = int(rs.randint(np.iinfo(np.int32).max))
         model_seed = int(rs.randint(np.iinfo(np.int32).max))
         z = self._fit_scaling(data)
-        h = _row_hash(data, hash_seed)
+        h = _row_hash(columns, hash_seed)
         m = min(n, max(self.selection_sample_size, k_max))
         if self.method == "kmeans":
             order, sample_idx = None, _smallest_hashes(h, m)
@@ -664,8 +675,12 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         self.labels_ = mapping[raw]
         self.cluster_centers_ = centers[ranking]
         self.features_ = np.asarray(names, dtype=object)
-        self.profile_ = self._profile(table, names)
-        self.segment_names_ = self._names(table, data, names, values)
+        groups = _Groups(self.labels_, k)
+        arrays = dict(zip(names, columns))
+        if values is not None and self.value_column not in arrays:
+            arrays[self.value_column] = values
+        self.profile_ = self._profile(table, names, groups, arrays)
+        self.segment_names_ = self._names(table, groups, arrays)
         return self
 
     def _value_at_fit(self, X, data: np.ndarray, names: list[str]):
@@ -682,56 +697,54 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
             "a DataFrame that has the column, or value_column=None."
         )
 
-    def _profile(self, table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-        k = self.n_segments_
-        labels = pd.Categorical.from_codes(self.labels_, categories=np.arange(k))
+    def _profile(self, table: pd.DataFrame, names: list[str], groups: _Groups,
+                 arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+        """segment_profile of the training table, reusing the validated columns."""
         columns = [c for c in PROFILE_COLUMNS if c in table.columns]
         extra = list(names) + ([self.value_column] if self.value_column else [])
         columns += [c for c in extra if c not in columns]
         value = self.value_column if self.value_column is not None else "auto"
-        return segment_profile(table, labels, value_column=value, columns=columns)
+        value = _resolve_value_column(table, value)
+        index = pd.Index(np.arange(self.n_segments_), name="segment")
+        return _profile_frame(table, groups, index, value, columns, arrays)
 
-    def _names(self, table: pd.DataFrame, data: np.ndarray, names: list[str],
-               values) -> np.ndarray:
+    def _names(self, table: pd.DataFrame, groups: _Groups,
+               arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Segment names from the medians of the segments (see Notes)."""
         profile = self.profile_
 
-        def population(col):
-            if col in names:
-                return data[:, names.index(col)]
-            if col == self.value_column and values is not None:
-                return values
+        def population(col):  # (values, whether they are known to be finite)
+            if col in arrays:
+                return arrays[col], True
             if col in table.columns and pd.api.types.is_numeric_dtype(table[col].dtype) \
                     and not pd.api.types.is_bool_dtype(table[col].dtype):
-                return table[col].to_numpy(dtype=np.float64, na_value=np.nan)
-            return None
+                return table[col].to_numpy(dtype=np.float64, na_value=np.nan), False
+            return None, False
+
+        def finite(values, known):
+            return values if known else values[~np.isnan(values)]
 
         def level(col):
-            pop = population(col)
+            pop, known = population(col)
             if pop is None or f"{col}_median" not in profile.columns:
                 return None
-            return profile[f"{col}_median"].to_numpy(), pop[~np.isnan(pop)]
+            return profile[f"{col}_median"].to_numpy(), finite(pop, known)
 
         value = level(self.value_column) if self.value_column is not None else None
         frequency = level("frequency")
         since_last = None
-        recency, age = population("recency"), population("T")
+        (recency, rec_known), (age, age_known) = population("recency"), population("T")
         if recency is not None and age is not None:
             gap = age - recency
-            k = self.n_segments_
-            codes = self.labels_.astype(np.int16 if k < 2**15 else np.int64)
-            order = np.argsort(codes, kind="stable")
-            bounds = np.concatenate(([0], np.cumsum(profile["n_customers"].to_numpy())))
-            median = _grouped_stats(gap, codes, order, bounds, k)[2]
-            since_last = median, gap[~np.isnan(gap)]
+            known = rec_known and age_known
+            since_last = _grouped_stats(gap, groups, finite=known)[2], finite(gap, known)
         return _segment_names(profile["n_customers"].to_numpy(), value, frequency,
                               since_last)
 
     # ------------------------------------------------------------------ prediction
     def _scaled(self, X) -> np.ndarray:
         check_is_fitted(self)
-        data, _, _ = self._validate_X(X, reset=False)
-        return self._scale(data)
+        return self._scale(self._validate_X(X, reset=False)[0])
 
     def predict(self, X):
         """Segment of each customer (0 is the most valuable segment).

@@ -114,8 +114,8 @@ def migration_matrix(labels_before: pd.Series, labels_after: pd.Series,
     codes_a = np.asarray(cat_a.codes, dtype=np.int64)
     k_b, k_a = len(cat_b.categories), len(cat_a.categories)
 
-    where_after = after.index.get_indexer(before.index)  # -1: gone
-    col_of_before = np.where(where_after >= 0, codes_a[np.maximum(where_after, 0)], k_a)
+    where_after = after.index.get_indexer(before.index)  # -1: not in the later snapshot
+    col_of_before = np.append(codes_a, k_a)[where_after]  # position -1 reads "(gone)"
     is_new = ~after.index.isin(before.index)
     rows = np.concatenate([codes_b, np.full(int(is_new.sum()), k_b, dtype=np.int64)])
     cols = np.concatenate([col_of_before, codes_a[is_new]])

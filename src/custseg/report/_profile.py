@@ -63,27 +63,55 @@ def _numeric_column(table: pd.DataFrame, column: str) -> np.ndarray:
     return arr
 
 
-def _grouped_stats(x: np.ndarray, codes: np.ndarray, order: np.ndarray,
-                   bounds: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group sum, mean and median of ``x`` skipping NaN (NaN for empty groups)."""
-    nan = np.isnan(x)
-    if nan.any():
+class _Groups:
+    """Rows grouped by integer codes ``0..k-1``: sizes and an order that makes every
+    group contiguous (one stable radix sort of the codes)."""
+
+    def __init__(self, codes: np.ndarray, k: int):
+        self.codes = codes
+        self.k = k
+        small = codes.astype(np.int16 if k < 2**15 else np.int64, copy=False)
+        self.order = np.argsort(small, kind="stable")
+        self.counts = np.bincount(codes, minlength=k)
+        self.bounds = np.concatenate(([0], np.cumsum(self.counts)))
+
+
+def _median_in_place(values: np.ndarray) -> float:
+    """Median of ``values`` (partitioned in place), NaN when empty."""
+    c = values.size
+    if c == 0:
+        return np.nan
+    half = c // 2
+    if c % 2:
+        values.partition(half)
+        return float(values[half])
+    values.partition([half - 1, half])
+    return float(values[half - 1] + values[half]) / 2.0
+
+
+def _grouped_stats(x: np.ndarray, groups: _Groups, *, finite: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group sum, mean and median of ``x`` skipping NaN (NaN for empty groups).
+
+    ``finite=True`` promises that ``x`` holds no NaN (the check is then skipped).
+    """
+    k, codes = groups.k, groups.codes
+    nan = None if finite else np.isnan(x)
+    if nan is not None and nan.any():
         keep = ~nan
         count = np.bincount(codes[keep], minlength=k)
         total = np.bincount(codes[keep], weights=x[keep], minlength=k)
-        median_of = np.nanmedian
     else:
-        count = np.bincount(codes, minlength=k)
+        nan = None
+        count = groups.counts
         total = np.bincount(codes, weights=x, minlength=k)
-        median_of = np.median
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    ordered = x[order]
-    median = np.full(k, np.nan)
+    ordered = x[groups.order]  # a fresh copy, partitioned in place below
+    median = np.empty(k)
     for g in range(k):  # one slice per segment, never a loop over customers
-        lo, hi = bounds[g], bounds[g + 1]
-        if count[g] > 0:
-            median[g] = median_of(ordered[lo:hi])
+        block = ordered[groups.bounds[g]:groups.bounds[g + 1]]
+        median[g] = _median_in_place(block if nan is None else block[~np.isnan(block)])
     return total, mean, median
 
 
@@ -189,19 +217,25 @@ def segment_profile(table: pd.DataFrame, labels, value_column: str | None = "aut
         described = list(dict.fromkeys(columns))
         check_columns(table, described, what="customer table")
 
-    small = codes.astype(np.int16 if k < 2**15 else np.int64, copy=False)
-    order = np.argsort(small, kind="stable")  # a radix sort for small integer codes
-    counts = np.bincount(codes, minlength=k)
-    bounds = np.concatenate(([0], np.cumsum(counts)))
-    n = len(table)
+    return _profile_frame(table, _Groups(codes, k), index, value_col, described)
 
-    out: dict[str, np.ndarray] = {"n_customers": counts.astype(np.int64),
-                                  "share": counts / n}
+
+def _profile_frame(table: pd.DataFrame, groups: _Groups, index: pd.Index,
+                   value_col: str | None, described: list[str],
+                   arrays: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """The profile table; ``arrays`` gives already validated, finite float64 columns."""
+    arrays = arrays or {}
+    k, n = groups.k, len(groups.codes)
+    out: dict[str, np.ndarray] = {"n_customers": groups.counts.astype(np.int64),
+                                  "share": groups.counts / n}
     cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def stats(col):
         if col not in cache:
-            cache[col] = _grouped_stats(_numeric_column(table, col), codes, order, bounds, k)
+            if col in arrays:
+                cache[col] = _grouped_stats(arrays[col], groups, finite=True)
+            else:
+                cache[col] = _grouped_stats(_numeric_column(table, col), groups)
         return cache[col]
 
     if value_col is not None:
