@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import BaseEstimator
 
 from custseg.exceptions import InvalidDataError, InvalidParameterError, MissingColumnError
 from custseg.features import calibration_holdout_split
@@ -164,7 +165,7 @@ def test_simulated_repeat_counts_sample(weekly_model, cdnow_summary):
 
 
 def test_simulated_counts_fall_back_to_analytic(weekly_model, cdnow_summary):
-    class NoSample:
+    class NoSample(BaseEstimator):
         """A fitted model without sample(), delegating the analytic probability."""
 
         params_ = weekly_model.params_
