@@ -60,6 +60,23 @@ def _as_labels(estimator, X) -> pd.Series:
     return pd.Series(labels, index=X.index)
 
 
+def _raise_all_dropped(report, columns: dict):
+    """Cleaning left no row: say which problem removed them, with column and examples."""
+    from ._validation import format_examples
+    from .exceptions import EmptyDataError
+
+    worst = max(report.problems.values(), key=lambda p: p.n_dropped)
+    hint = {"bad_date": " Check the date column and pass --date-format.",
+            "missing_customer_id": " Check the customer id column.",
+            "non_positive_amount": " Check the amount column, or keep returns with "
+                                   "--returns keep."}.get(worst.name, "")
+    examples = format_examples(worst.examples, [True] * len(worst.examples))
+    raise EmptyDataError(
+        f"Column '{columns[worst.name]}': cleaning dropped all {report.n_input_rows} rows; "
+        f"{worst.n_dropped} of them for {worst.name.replace('_', ' ')}.{hint} "
+        f"First {len(worst.examples)} shown:\n{examples}")
+
+
 def _monthly_rate(annual: float) -> float:
     return (1.0 + annual) ** (1.0 / 12.0) - 1.0
 
@@ -97,6 +114,12 @@ def segment_transactions(transactions: pd.DataFrame, config: JobConfig | None = 
         transactions, customer_id_col=cid, datetime_col=date, monetary_value_col=amount,
         observation_period_end=config.observation_end, returns=config.returns,
         datetime_format=config.date_format)
+
+    if cleaning.n_output_rows == 0:
+        _raise_all_dropped(cleaning, {"missing_customer_id": cid, "bad_date": date,
+                                      "missing_amount": amount, "duplicate_row": "(all)",
+                                      "after_observation_end": date,
+                                      "non_positive_amount": amount})
 
     progress.step("building the customer table")
     table = rfm_summary(log, cid, date, amount, observation_period_end=config.observation_end,
