@@ -143,3 +143,10 @@ def test_rule_tierer_equals_numpy_select(xs, cuts):
     expected = np.select([(x > c) | (y <= -c) for c in cuts],
                          [f"r{i}" for i in range(len(cuts))], "none")
     np.testing.assert_array_equal(got, expected.astype(object))
+
+
+@given(st.lists(st.integers(-50, 50), min_size=1, max_size=80), fractions)
+def test_integer_counting_path_equals_sorting_path(ints, fracs):
+    as_int = quantile_edges(np.asarray(ints, dtype=np.int64), fracs)
+    as_float = quantile_edges(np.asarray(ints, dtype=np.float64), fracs)
+    np.testing.assert_array_equal(as_int, as_float)

@@ -180,3 +180,11 @@ def test_bad_data(table):
         ValueTiers(column="clv", mode="pareto").fit(negative)
     with pytest.raises(InvalidDataError, match="total value is 0"):
         ValueTiers(column="clv", mode="pareto").fit(table.assign(clv=0.0))
+
+
+def test_integer_edges_with_a_wide_range_fall_back_to_sorting():
+    x = np.array([0, 10**12, 5, 5, 7, 10**9], dtype=np.int64)
+    np.testing.assert_array_equal(quantile_edges(x, [0.3, 0.6]),
+                                  quantile_edges(x.astype(float), [0.3, 0.6]))
+    np.testing.assert_array_equal(quantile_edges(np.array([True, False, True]), [0.5]),
+                                  [1.0])

@@ -75,26 +75,51 @@ def quantile_edges(values, fractions) -> np.ndarray:
 
     The six zeros all get bin 1, 1 and 2 get bin 4 and 3 and 4 get bin 5.
     """
-    x = np.asarray(values, dtype=np.float64).ravel()
+    x = np.asarray(values).ravel()
     fractions = np.asarray(fractions, dtype=np.float64)
     n = x.size
     if n == 0:
         raise EmptyDataError("Cannot learn cut points from no values.")
-    a = np.sort(x)
+    targets = [_rank_target(b, n) for b in fractions]  # need #{x < v} >= target
+    if x.dtype.kind in "iub":
+        edges = _integer_edges(x, targets)
+        if edges is not None:
+            return edges
+    a = np.sort(x.astype(np.float64, copy=False))
     edges = np.empty(fractions.size)
-    for k, b in enumerate(fractions):
-        target = b * n  # need #{x < v} >= target
-        nearest = round(target)
-        i = nearest if abs(target - nearest) <= 1e-9 * max(1.0, target) else int(
-            np.ceil(target))
+    for k, i in enumerate(targets):
         if i >= n:
             edges[k] = np.inf
             continue
-        i = max(i, 0)
         lo = np.searchsorted(a, a[i], side="left")
         if lo < i:  # a[i] continues a tied group that starts below the target
             i = np.searchsorted(a, a[i], side="right")
         edges[k] = a[i] if i < n else np.inf
+    return edges
+
+
+def _rank_target(b: float, n: int) -> int:
+    """Smallest whole number of values at or above ``b * n`` (robust to rounding)."""
+    target = b * n
+    nearest = round(target)
+    if abs(target - nearest) <= 1e-9 * max(1.0, target):
+        return max(int(nearest), 0)
+    return max(int(np.ceil(target)), 0)
+
+
+def _integer_edges(x: np.ndarray, targets) -> np.ndarray | None:
+    """:func:`quantile_edges` of integers by counting (linear time), when their range is
+    small; ``None`` otherwise."""
+    lo, hi = int(x.min()), int(x.max())
+    if hi - lo > max(4 * x.size, 1 << 16):
+        return None
+    counts = np.bincount((x - lo).astype(np.intp, copy=False), minlength=hi - lo + 1)
+    present = np.flatnonzero(counts)
+    below = np.cumsum(counts)[present] - counts[present]  # #{x < v} for each present v
+    k = np.searchsorted(below, np.asarray(targets), side="left")
+    edges = np.full(len(targets), np.inf)
+    ok = k < present.size
+    edges[ok] = present[k[ok]] + lo
     return edges
 
 
@@ -130,11 +155,13 @@ def pareto_edges(values, shares) -> np.ndarray:
     x = np.asarray(values, dtype=np.float64).ravel()
     a = np.sort(x)
     total = a.sum()
-    # above[i] = value of the customers after position i in increasing order
-    above = total - np.cumsum(a)
+    # minus_above[i] = -(value of the customers after position i in increasing order),
+    # non-decreasing; built in place to hold one extra array only
+    minus_above = np.cumsum(a)
+    minus_above -= total
     edges = np.empty(len(shares))
     for k, s in enumerate(shares):
-        i = np.searchsorted(-above, -s * total, side="right")
+        i = np.searchsorted(minus_above, -s * total, side="right")
         edges[k] = a[i] if i < a.size else np.inf
     return edges
 

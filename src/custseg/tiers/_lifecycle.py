@@ -282,10 +282,17 @@ class LifecycleStages(BaseTierer):
                 "Every customer is a prospect (no first purchase): there is nothing to "
                 "learn the stage thresholds from.")
 
+        sorted_values: dict = {}
+
         def learned(value, key, q):
+            """The given value, or the q-quantile of the buyers (inverse of the ECDF)."""
             if value is not None:
                 return float(value)
-            return float(np.quantile(data[key][buyers], q, method="inverted_cdf"))
+            if key not in sorted_values:
+                values = data[key] if buyers.all() else data[key][buyers]
+                sorted_values[key] = np.sort(values)
+            a = sorted_values[key]
+            return float(a[max(int(np.ceil(q * a.size)) - 1, 0)])
 
         self.new_within_ = (learned(self.new_within, "T", NEW_QUANTILE)
                             if self.T_col is not None else None)

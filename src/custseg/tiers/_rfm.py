@@ -308,14 +308,13 @@ class RFMScorer(_RFMInputs, BaseTierer):
             columns["RFM"] = self._cells(scores)
         elif self.code == "sum":
             columns["RFM"] = sum(v.astype(np.int16) for v in scores.values())
+        out = np.empty((len(columns), len(scores["R"])), dtype=np.int64)
+        for j, values in enumerate(columns.values()):
+            out[j] = values
         if _get_output_config("transform", self)["dense"] == "pandas":
             index = X.index if isinstance(X, pd.DataFrame) else None
-            return pd.DataFrame({k: v.astype(np.int64) for k, v in columns.items()},
-                                index=index)
-        out = np.empty((len(scores["R"]), len(columns)), dtype=np.int64)
-        for j, values in enumerate(columns.values()):
-            out[:, j] = values
-        return out
+            return pd.DataFrame(out.T, index=index, columns=list(columns), copy=False)
+        return out.T
 
     def _output_names(self) -> list:
         names = ["R", "F"] + (["M"] if self._uses_monetary() else [])
