@@ -186,5 +186,5 @@ def test_integer_edges_with_a_wide_range_fall_back_to_sorting():
     x = np.array([0, 10**12, 5, 5, 7, 10**9], dtype=np.int64)
     np.testing.assert_array_equal(quantile_edges(x, [0.3, 0.6]),
                                   quantile_edges(x.astype(float), [0.3, 0.6]))
-    np.testing.assert_array_equal(quantile_edges(np.array([True, False, True]), [0.5]),
-                                  [1.0])
+    flags = np.array([True, False, False, True])
+    np.testing.assert_array_equal(quantile_edges(flags, [0.5, 0.9]), [1.0, np.inf])
