@@ -567,7 +567,7 @@ class RuleTierer(BaseTierer):
     References
     ----------
     .. [1] Kumar, V. and Reinartz, W. (2018). *Customer Relationship Management:
-       Concept, Strategy, and Tools*, 3rd ed., Springer, ch. 6 (customer tiers and
+       Concept, Strategy, and Tools*, 3rd ed., Springer (customer tiers and
        rule-based segmentation).
 
     Examples

@@ -111,7 +111,7 @@ class LifecycleStages(BaseTierer):
     ----------
     .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your
        customers" the easy way: an alternative to the Pareto/NBD model. *Marketing
-       Science* 24(2), 275-284, eq. (A10) (P(alive), the model-based stage).
+       Science* 24(2), 275-284 (P(alive) of the BG/NBD model, the model-based stage).
     .. [2] Kumar, V. and Reinartz, W. (2018). *Customer Relationship Management:
        Concept, Strategy, and Tools*, 3rd ed., Springer, ch. 2 (customer lifecycle:
        acquisition, retention, win-back).

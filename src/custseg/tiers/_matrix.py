@@ -91,8 +91,8 @@ class ValueMatrix(BaseTierer):
     References
     ----------
     .. [1] Kumar, V. and Reinartz, W. (2018). *Customer Relationship Management:
-       Concept, Strategy, and Tools*, 3rd ed., Springer, sec. 6.3 (two-dimensional
-       customer value matrices).
+       Concept, Strategy, and Tools*, 3rd ed., Springer (two-dimensional customer
+       value matrices).
 
     Examples
     --------

@@ -185,7 +185,8 @@ class RFMScorer(_RFMInputs, BaseTierer):
        (recency, frequency and monetary quintile scoring).
     .. [2] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). RFM and CLV: using
        iso-value curves for customer base analysis. *Journal of Marketing Research*
-       42(4), 415-430 (recency as the age at the last purchase, eq. 1).
+       42(4), 415-430 (the (x, t_x, T) summary: recency t_x is the time of the last
+       purchase measured from the first).
 
     Examples
     --------
@@ -422,7 +423,7 @@ class RFMSegmenter(_RFMInputs, BaseTierer):
     References
     ----------
     .. [1] Kumar, V. and Reinartz, W. (2018). *Customer Relationship Management:
-       Concept, Strategy, and Tools*, 3rd ed., Springer, sec. 6.4 (RFM-based segments).
+       Concept, Strategy, and Tools*, 3rd ed., Springer (RFM-based segments).
     .. [2] Hughes, A. M. (1994). *Strategic Database Marketing*. Probus, Chicago.
 
     Examples

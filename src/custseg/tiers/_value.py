@@ -121,8 +121,8 @@ class ValueTiers(BaseTierer):
     References
     ----------
     .. [1] Kumar, V. and Reinartz, W. (2018). *Customer Relationship Management:
-       Concept, Strategy, and Tools*, 3rd ed., Springer, sec. 6.3 (customer pyramid,
-       tiers by share of value).
+       Concept, Strategy, and Tools*, 3rd ed., Springer (customer pyramid, tiers by
+       share of value).
     .. [2] Zeithaml, V. A., Rust, R. T. and Lemon, K. N. (2001). The customer pyramid:
        creating and serving profitable customers. *California Management Review*
        43(4), 118-142.
