@@ -292,6 +292,44 @@ def test_score_cdnow_equals_in_memory(client, cdnow_summary, cdnow_models, name,
         assert result.name == method
 
 
+def _other_estimators():
+    from sklearn.pipeline import make_pipeline
+
+    from custseg.cluster import CustomerSegmenter
+    from custseg.models import ChurnEstimator, CLVEstimator
+    from custseg.tiers import RFMSegmenter, ValueTiers
+
+    return [
+        ("clv", lambda: CLVEstimator(BetaGeo(), GammaGamma()), "predict"),
+        ("churn", lambda: ChurnEstimator(BetaGeo()), "predict_proba"),
+        ("value tiers", lambda: ValueTiers(), "predict"),
+        ("value tiers", lambda: ValueTiers(), "transform"),
+        ("rfm segments", lambda: RFMSegmenter(), "predict"),
+        ("segmenter", lambda: CustomerSegmenter(n_segments=3, random_state=0), "predict"),
+        ("pipeline", lambda: make_pipeline(BetaGeo().set_output(transform="pandas"),
+                                           ValueTiers(column="p_alive")), "predict"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_score_other_estimators_equal_in_memory(client, cdnow_summary, case):
+    name, make, method = _other_estimators()[case]
+    estimator = make().fit(cdnow_summary)
+    ddf = dd.from_pandas(cdnow_summary, npartitions=4)
+    got = cdask.score(estimator, ddf, method).compute()
+    expected = getattr(estimator, method)(cdnow_summary)
+    pd.testing.assert_index_equal(got.index, cdnow_summary.index)
+    got_values, expected_values = np.asarray(got), np.asarray(expected)
+    if expected_values.dtype.kind == "f":
+        np.testing.assert_allclose(got_values, expected_values, rtol=1e-9, atol=0,
+                                   err_msg=name)
+    else:
+        np.testing.assert_array_equal(got_values.astype(object),
+                                      expected_values.astype(object), err_msg=name)
+    if method == "predict_proba":
+        assert list(got.columns) == list(estimator.classes_)
+
+
 def test_score_pandas_output_and_set_output(client, cdnow_summary):
     model = BetaGeo().fit(cdnow_summary).set_output(transform="pandas")
     ddf = dd.from_pandas(cdnow_summary, npartitions=3)
@@ -396,6 +434,21 @@ def test_fit_from_dask_pipeline_of_dask_steps(client, cdnow_transactions, cdnow_
     _assert_same_params(model, BetaGeo().fit(table))
     got = cdask.score(model, table_ddf, "predict").compute().sort_index()
     np.testing.assert_allclose(got, model.predict(table), rtol=1e-9, atol=0)
+
+
+def test_fit_from_dask_bgbb_weights_column_and_alias(client, donations):
+    from custseg.models import BetaGeoBetaBinom
+
+    expected = BetaGeoBetaBinom(weights_column="weights").fit(donations)
+    ddf = dd.from_pandas(donations, npartitions=3)  # 'periods' is an alias of n_periods
+    got = cdask.fit_from_dask(BetaGeoBetaBinom(weights_column="weights"), ddf)
+    _assert_same_params(got, expected)
+    # one row per donor: the same fit from the counts of distinct rows
+    donors = donations.loc[donations.index.repeat(donations["weights"])].drop(
+        columns="weights").reset_index(drop=True)
+    plain = cdask.fit_from_dask(BetaGeoBetaBinom(), dd.from_pandas(donors, npartitions=5))
+    np.testing.assert_allclose(plain.params_.to_numpy(), expected.params_.to_numpy(),
+                               rtol=1e-6)
 
 
 def test_distinct_rows_counts(client, cdnow_summary):

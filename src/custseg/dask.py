@@ -438,15 +438,16 @@ def _resolve_aliases(meta: pd.DataFrame, columns: list, aliases: dict) -> dict:
     return source
 
 
-def _partial_counts(part: pd.DataFrame, columns: list) -> pd.DataFrame:
-    keyed = part.assign(**{_KEY: part.index, _COUNT: np.int64(1)})
+def _partial_counts(part: pd.DataFrame, columns: list, weights) -> pd.DataFrame:
+    count = part[weights].astype(np.float64) if weights is not None else np.int64(1)
+    keyed = part[columns].assign(**{_KEY: part.index, _COUNT: count})
     if keyed[_KEY].dtype == object:
         keyed[_KEY] = keyed[_KEY].astype("string")
     return keyed.groupby(columns, dropna=False, sort=False).agg(
         **{_COUNT: (_COUNT, "sum"), _KEY: (_KEY, "min")}).reset_index()
 
 
-def distinct_rows(ddf, columns) -> pd.DataFrame:
+def distinct_rows(ddf, columns, weights=None) -> pd.DataFrame:
     """Distinct rows of ``ddf[columns]`` with their counts, computed on the cluster.
 
     Parameters
@@ -455,14 +456,16 @@ def distinct_rows(ddf, columns) -> pd.DataFrame:
         A customer table.
     columns : list of str
         The columns whose distinct combinations are counted.
+    weights : str, optional
+        A column of weights (customers per row) summed instead of counting rows.
 
     Returns
     -------
     pandas.DataFrame
         One row per distinct combination (missing values kept as a value of their own)
-        with the ``columns`` and ``count`` (int64), ordered by the smallest index label
-        of each combination: the order in which the combinations first appear in the
-        table sorted by its index.
+        with the ``columns`` and ``count`` (int64 number of rows, or float64 sum of
+        ``weights``), ordered by the smallest index label of each combination: the
+        order in which the combinations first appear in the table sorted by its index.
 
     Examples
     --------
@@ -477,17 +480,18 @@ def distinct_rows(ddf, columns) -> pd.DataFrame:
     """
     _check_dask_frame(ddf, "customer table")
     columns = list(columns)
-    check_columns(ddf._meta, columns, what="customer table")
-    frame = ddf[columns]
-    partial = frame.map_partitions(_partial_counts, columns,
-                                   meta=_partial_counts(frame._meta, columns))
+    needed = columns + ([weights] if weights is not None else [])
+    check_columns(ddf._meta, needed, what="customer table")
+    frame = ddf[needed]
+    partial = frame.map_partitions(_partial_counts, columns, weights,
+                                   meta=_partial_counts(frame._meta, columns, weights))
     # Tree-reduce the per-partition tables on the cluster; only the result comes back.
     grouped = partial.groupby(columns, dropna=False).agg(
         {_COUNT: "sum", _KEY: "min"}, split_out=1)
     table = grouped.compute().reset_index()
     table = table.sort_values(_KEY, kind="stable").reset_index(drop=True)
     table = table.rename(columns={_COUNT: "count"}).drop(columns=_KEY)
-    table["count"] = table["count"].astype(np.int64)
+    table["count"] = table["count"].astype(np.int64 if weights is None else np.float64)
     return table[[*columns, "count"]]
 
 
@@ -510,7 +514,8 @@ def fit_from_dask(estimator, ddf, columns=None):
         The customer table, any partitioning.
     columns : list of str, optional
         Columns to group on; defaults to the model's columns (aliases such as
-        ``periods`` for ``n_periods`` are accepted as the models accept them).
+        ``periods`` for ``n_periods`` are accepted as the models accept them). A model
+        with a ``weights_column`` (BG/BB) has that column summed per distinct row.
 
     Returns
     -------
@@ -565,16 +570,22 @@ def fit_from_dask(estimator, ddf, columns=None):
     model_columns, aliases = _model_columns(estimator, columns)
     source = _resolve_aliases(ddf._meta, model_columns, aliases)
     check_columns(ddf._meta, list(source), what="customer table")
-    table = distinct_rows(ddf, list(source))
+    # a model that reads its weights from a column (BG/BB's weights_column) gets the
+    # summed weights in that column; the others get the counts as sample_weight
+    weights_column = getattr(estimator, "weights_column", None)
+    table = distinct_rows(ddf, list(source), weights=weights_column)
     if len(table) == 0:
         raise EmptyDataError("The customer table has no rows.")
     counts = table.pop("count").to_numpy(dtype=np.float64)
     table = table.rename(columns=source)
     table.attrs.update(ddf._meta.attrs)
     try:
-        estimator.fit(table, sample_weight=counts)
+        if weights_column is not None:
+            estimator.fit(table.assign(**{weights_column: counts}))
+        else:
+            estimator.fit(table, sample_weight=counts)
     except CustsegError as exc:
         raise type(exc)(
             f"{exc}\n(fit_from_dask validates the {len(table)} distinct rows of the "
-            f"customer table, which stand for {int(counts.sum())} customers.)") from exc
+            f"customer table, which stand for {counts.sum():g} customers.)") from exc
     return estimator
