@@ -1,7 +1,8 @@
 """Run the whole benchmark suite, then measure and plot how custseg scales.
 
 One entry point for every benchmark script (``bench_rfm``, ``bench_models``,
-``bench_segments``, ``bench_job``). Each runs in its own child process at the chosen
+``bench_segments``, ``bench_segmenter``, ``bench_job``); a script that is not there yet is
+skipped with a note. Each runs in its own child process at the chosen
 numbers of customers and writes its own section of ``RESULTS.md``. Then this script
 
 * measures the scaling curves itself: :func:`custseg.features.rfm_summary` time against
@@ -76,6 +77,7 @@ SCRIPTS = {
     "rfm": ("bench_rfm.py", lambda c: ["--sizes", *_n_transactions(c)]),
     "models": ("bench_models.py", lambda c: ["--sizes", *_n_customers(c)]),
     "segments": ("bench_segments.py", lambda c: ["--sizes", *_n_customers(c)]),
+    "segmenter": ("bench_segmenter.py", lambda c: ["--sizes", *_n_customers(c)]),
     "job": ("bench_job.py", lambda c: ["--customers", str(int(max(c)))]),
 }
 STEPS = [*SCRIPTS, "scaling", "large"]
