@@ -86,6 +86,8 @@ table.data tbody th { text-align: left; font-weight: 600; }
 table.data tbody tr:nth-child(even) { background: #f8f9fb; }
 .plots, .cols { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr));
                 gap: 16px 28px; margin: 10px 0; align-items: start; }
+.plots.wide { grid-template-columns: minmax(0, 1fr); }
+.plots.wide figure { max-width: 1000px; }
 @media (max-width: 900px) { .plots, .cols { grid-template-columns: minmax(0, 1fr); } }
 figure { margin: 0; }
 figure img { display: block; width: 100%; height: auto; border: 1px solid var(--line);
@@ -207,8 +209,10 @@ def _image(ax, alt: str, caption: str = "") -> str:
             f"{cap}</figure>")
 
 
-def _plots_grid(*figures: str) -> str:
-    return '<div class="plots">' + "".join(figures) + "</div>"
+def _plots_grid(*figures: str, wide: bool = False) -> str:
+    """Figures two by two, or one per row with ``wide``."""
+    cls = "plots wide" if wide else "plots"
+    return f'<div class="{cls}">' + "".join(figures) + "</div>"
 
 
 def _note(text: str) -> str:
@@ -603,7 +607,8 @@ def _tiers(ctx: _Context) -> str | None:
         ax = _plots.plot_tier_sizes(labels, values)
         parts.append(f"<h3>{_esc(col)}</h3>")
         parts.append(_table(_profile_display(profile, ctx.value_column)))
-        parts.append(_plots_grid(_image(ax, f"Share of customers and value by {col}")))
+        parts.append(_plots_grid(_image(ax, f"Share of customers and value by {col}"),
+                                 wide=len(profile) > 6))
     if ctx.absent_labels:
         parts.append(_note("Not in the table: " + ", ".join(ctx.absent_labels) + "."))
     return "".join(parts)
@@ -630,7 +635,11 @@ def _value_matrix(ctx: _Context) -> str | None:
     intro = _note(f"Customers split at the learned cut points of {matrix.x} (across) and "
                   f"{matrix.y} (down); each cell shows its customers and its share of "
                   f"{value or 'value'}.")
-    return intro + _plots_grid(_image(ax, "Value matrix"), _table(cells))
+    shown = cells.drop(columns=[c for c in ("y_level", "x_level") if c in cells])
+    shown = shown.rename(columns={"customer_share": "share of customers",
+                                  "value": value or "value",
+                                  "value_share": f"share of {value or 'value'}"})
+    return intro + _plots_grid(_image(ax, "Value matrix"), _table(shown))
 
 
 def _segments(ctx: _Context) -> str | None:

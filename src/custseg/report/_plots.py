@@ -497,10 +497,10 @@ def plot_tier_sizes(labels, values=None, ax=None, **kwargs):
     >>> [round(float(p.get_height()), 2) for p in ax.patches]
     [0.25, 0.5, 0.25, 0.0, 0.7, 0.3]
     """
-    ax = _axes(ax)
+    profile = _shares(labels, values)
+    ax = _axes(ax, figsize=(max(7.0, 1.5 + 0.75 * len(profile)), 4.8))
     from matplotlib.ticker import PercentFormatter
 
-    profile = _shares(labels, values)
     x = np.arange(len(profile))
     names = [str(v) for v in profile.index]
     customer = profile["share"].to_numpy(dtype=float)
@@ -508,12 +508,12 @@ def plot_tier_sizes(labels, values=None, ax=None, **kwargs):
     width = 0.4 if with_value else 0.6
     offset = width / 2 if with_value else 0.0
     bars = ax.bar(x - offset, customer, width, color=_PAIR[0], label="Customers", **kwargs)
-    ax.bar_label(bars, labels=[f"{v:.0%}" for v in customer], fontsize=8, padding=2)
+    ax.bar_label(bars, labels=_share_labels(customer), fontsize=8, padding=2)
     top = float(customer.max(initial=0.0))
     if with_value:
         value = np.nan_to_num(profile["value_share"].to_numpy(dtype=float))
         vbars = ax.bar(x + offset, value, width, color=_PAIR[1], label="Value", **kwargs)
-        ax.bar_label(vbars, labels=[f"{v:.0%}" for v in value], fontsize=8, padding=2)
+        ax.bar_label(vbars, labels=_share_labels(value), fontsize=8, padding=2)
         top = max(top, float(value.max(initial=0.0)))
     long_names = max(map(len, names), default=0) > 8
     ax.set_xticks(x, names, rotation=30 if long_names else 0,
@@ -527,6 +527,11 @@ def plot_tier_sizes(labels, values=None, ax=None, **kwargs):
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
     return ax
+
+
+def _share_labels(shares: np.ndarray) -> list[str]:
+    """Percentages over the bars; none over empty bars."""
+    return [f"{v:.0%}" if v >= 0.005 else ("<1%" if v > 0 else "") for v in shares]
 
 
 def _cell_grid(cells: pd.DataFrame):
