@@ -46,7 +46,7 @@ def _figure_class():
     """matplotlib's ``Figure``, or an ImportError that says how to install it."""
     try:
         from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - exercised with matplotlib hidden
+    except ImportError as exc:
         raise ImportError(
             "custseg's plots need matplotlib, which is not installed. Install it with: "
             f"{INSTALL_HINT}") from exc
