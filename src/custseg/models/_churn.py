@@ -64,8 +64,8 @@ class ChurnEstimator(SerializableMixin, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     model : BaseTransactionModel or None, default=None
-        Transaction model (``BetaGeo``, ``ModifiedBetaGeo``, ``ParetoNBD``, ``BetaGeoBetaBinom``
-        ...); None is ``BetaGeo()``.
+        Transaction model (``BetaGeo``, ``ModifiedBetaGeo``, ``ParetoNBD`` ...); None is
+        ``BetaGeo()``.
     horizon : float, default=0.0
         Periods (in the table's time unit) after the end of observation at which the
         customer is judged: with ``definition="not_alive"``, churned means not alive at
@@ -244,7 +244,8 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
     classifier : classifier or None, default=None
         A scikit-learn classifier with ``predict_proba``; None is
         ``HistGradientBoostingClassifier(max_depth=3, learning_rate=0.05, max_iter=200,
-        random_state=0)``.
+        random_state=0)``. ``to_dict`` needs a classifier whose fitted state is plain
+        arrays (a linear model, for example); tree ensembles can be pickled.
     model : BaseTransactionModel or None, default=None
         Transaction model fitted on the calibration columns; None is ``BetaGeo()``.
     features : list of str or None, default=None
