@@ -135,7 +135,8 @@ def test_without_value_column_orders_by_centroids():
 
 def test_label_mapping_relates_estimator_labels(cdnow_summary):
     seg = CustomerSegmenter(n_segments=4, random_state=0).fit(cdnow_summary)
-    scaled = seg._scale(cdnow_summary[RFM].to_numpy(dtype=float))
+    scaled = (np.log1p(cdnow_summary[RFM].to_numpy(dtype=float)) - seg.scaling_mean_) \
+        / seg.scaling_scale_
     raw = seg.estimator_.predict(scaled)
     np.testing.assert_array_equal(seg.label_mapping_[raw], seg.labels_)
     np.testing.assert_array_equal(np.sort(seg.label_mapping_), np.arange(4))
@@ -212,12 +213,31 @@ def test_auto_finds_the_planted_number_of_segments(method, n_groups):
 def test_silhouette_scores_are_those_of_the_sample():
     table, _ = planted(3, 30, seed=4)
     seg = CustomerSegmenter(k_range=(2, 4), random_state=0).fit(table)  # 90 < sample size
-    scaled = seg._scale(table[RFM].to_numpy(dtype=float))
+    scaled = (np.log1p(table[RFM].to_numpy(dtype=float)) - seg.scaling_mean_) \
+        / seg.scaling_scale_
     for k, score in seg.selection_scores_["silhouette"].items():
         labels = KMeans(k, n_init=1, random_state=0).fit_predict(scaled)
         if adjusted_rand_score(labels, KMeans(k, n_init=5, random_state=1)
                                .fit_predict(scaled)) == 1.0:
             assert score == pytest.approx(silhouette_score(scaled, labels), abs=1e-9)
+
+
+def test_scaling_learned_at_fit(cdnow_summary):
+    logs = np.log1p(cdnow_summary[RFM].to_numpy(dtype=float))
+    seg = CustomerSegmenter(n_segments=2, random_state=0).fit(cdnow_summary)
+    np.testing.assert_allclose(seg.scaling_mean_, logs.mean(axis=0))
+    np.testing.assert_allclose(seg.scaling_scale_, logs.std(axis=0))
+    raw = cdnow_summary[RFM].to_numpy(dtype=float)
+    linear = CustomerSegmenter(n_segments=2, scaling="standard", random_state=0)
+    linear.fit(cdnow_summary.assign(T=33.0))  # a constant column keeps a scale of 1
+    np.testing.assert_allclose(linear.scaling_mean_[:2], raw[:, :2].mean(axis=0))
+    np.testing.assert_allclose(linear.scaling_scale_, [*raw[:, :2].std(axis=0), 1.0,
+                                                       raw[:, 3].std()])
+    none = CustomerSegmenter(n_segments=2, scaling="none", random_state=0).fit(cdnow_summary)
+    np.testing.assert_array_equal(none.scaling_mean_, 0.0)
+    np.testing.assert_array_equal(none.scaling_scale_, 1.0)
+    centers = none.estimator_.cluster_centers_[np.argsort(none.label_mapping_)]
+    np.testing.assert_allclose(none.cluster_centers_, centers)
 
 
 def test_fixed_n_segments_has_no_selection_scores(cdnow_summary):

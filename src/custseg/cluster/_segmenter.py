@@ -471,20 +471,20 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         return arrays
 
     def _validate_X(self, X, reset: bool):
-        """Return the features as a C-contiguous float64 array, the feature names and
-        the feature columns as contiguous arrays."""
+        """Return the features as an array (None for a DataFrame), the feature names
+        and the feature columns as contiguous float64 arrays."""
         if isinstance(X, pd.DataFrame):
             names = self._fit_feature_names(X) if reset else list(self.features_)
             check_columns(X, names, what="customer table")
             check_not_empty(X, what="customer table")
             frame = X[names]
             columns = self._check_values(frame, names)
-            data = np.column_stack(columns) if len(columns) > 1 else columns[0][:, None]
             # the columns are checked and converted above: only the bookkeeping of
             # n_features_in_ and feature_names_in_ is left to scikit-learn
             named = reset or hasattr(self, "feature_names_in_")
-            validate_data(self, frame if named else data, reset=reset, skip_check_array=True)
-            return data, names, columns
+            validate_data(self, frame if named else frame.to_numpy(copy=False), reset=reset,
+                          skip_check_array=True)
+            return None, names, columns
         data = validate_data(self, X, reset=reset, dtype=np.float64, order="C",
                              ensure_all_finite=False)
         if reset:
@@ -516,27 +516,38 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         return lo, hi
 
     # --------------------------------------------------------------------- scaling
-    def _fit_scaling(self, data: np.ndarray) -> np.ndarray:
-        p = data.shape[1]
-        if self.scaling == "none":
-            self.scaling_mean_, self.scaling_scale_ = np.zeros(p), np.ones(p)
-            return data
-        z = np.log1p(data) if self.scaling == "log-standard" else data.copy()
-        mean = z.mean(axis=0)
-        z -= mean
-        scale = np.sqrt(np.einsum("ij,ij->j", z, z) / z.shape[0])  # one pass, no temporary
-        scale[scale <= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
-        z /= scale
-        self.scaling_mean_, self.scaling_scale_ = mean, scale
-        return z
+    def _scaled_columns(self, columns: list[np.ndarray], fit: bool) -> np.ndarray:
+        """Scale the feature columns into one C-contiguous array (learning the centre
+        and scale when ``fit``), one column at a time on contiguous arrays.
 
-    def _scale(self, data: np.ndarray) -> np.ndarray:
-        if self.scaling == "none":
-            return data
-        z = np.log1p(data) if self.scaling == "log-standard" else data - self.scaling_mean_
-        if self.scaling == "log-standard":
-            z -= self.scaling_mean_
-        z /= self.scaling_scale_
+        ``log(1 + x)`` is computed as the vectorised ``log`` of ``x + 1`` in place,
+        several times faster than ``np.log1p`` and as accurate for these features (0, a
+        count, an age or an amount, never a tiny positive number where ``log1p``
+        matters).
+        """
+        n, p = columns[0].shape[0], len(columns)
+        z = np.empty((n, p))
+        if fit:
+            self.scaling_mean_, self.scaling_scale_ = np.zeros(p), np.ones(p)
+        for j, col in enumerate(columns):  # a loop over features
+            if self.scaling == "none":
+                z[:, j] = col
+                continue
+            if self.scaling == "log-standard":
+                zj = col + 1.0
+                np.log(zj, out=zj)
+            else:
+                zj = col.copy()
+            if fit:
+                mean = float(zj.mean())
+                zj -= mean
+                scale = float(np.sqrt(np.dot(zj, zj) / n))
+                if scale <= 10 * np.finfo(np.float64).eps * max(1.0, abs(mean)):
+                    scale = 1.0  # a constant feature
+                self.scaling_mean_[j], self.scaling_scale_[j] = mean, scale
+            else:
+                zj -= self.scaling_mean_[j]
+            np.divide(zj, self.scaling_scale_[j], out=z[:, j])
         return z
 
     def _unscale(self, z: np.ndarray) -> np.ndarray:
@@ -598,12 +609,14 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
             return best, best.labels_
         model = clone(self._template(k, seed))
         with _custseg_convergence_warnings(what):
-            model.fit(z[order])
-        if self.method == "gmm":
-            return model, model.predict(z)
-        labels = np.empty_like(model.labels_)
-        labels[order] = model.labels_
-        model.labels_ = labels  # the rows in the order given to fit
+            if self.method == "gmm":  # labels from the final E-step of the fit
+                fitted = model.fit_predict(z[order])
+            else:
+                fitted = model.fit(z[order]).labels_
+        labels = np.empty_like(fitted)
+        labels[order] = fitted
+        if self.method != "gmm":
+            model.labels_ = labels  # the rows in the order given to fit
         return model, labels
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -622,10 +635,10 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         self : CustomerSegmenter
             The fitted segmenter.
         """
-        data, names, columns = self._validate_X(X, reset=True)
+        _, names, columns = self._validate_X(X, reset=True)
         table = X if isinstance(X, pd.DataFrame) else pd.DataFrame(dict(zip(names, columns)))
-        n = data.shape[0]
-        values = self._value_at_fit(X, data, names)
+        n = columns[0].shape[0]
+        values = self._value_at_fit(X, columns, names)
         if self.n_segments == "auto":
             k_max = self._k_bounds()[1]
         else:
@@ -639,7 +652,7 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         rs = check_random_state(self.random_state)
         hash_seed = int(rs.randint(np.iinfo(np.int32).max))
         model_seed = int(rs.randint(np.iinfo(np.int32).max))
-        z = self._fit_scaling(data)
+        z = self._scaled_columns(columns, fit=True)
         h = _row_hash(columns, hash_seed)
         m = min(n, max(self.selection_sample_size, k_max))
         if self.method == "kmeans":
@@ -683,12 +696,12 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         self.segment_names_ = self._names(table, groups, arrays)
         return self
 
-    def _value_at_fit(self, X, data: np.ndarray, names: list[str]):
+    def _value_at_fit(self, X, columns: list[np.ndarray], names: list[str]):
         col = self.value_column
         if col is None:
             return None
         if col in names:
-            return data[:, names.index(col)]
+            return columns[names.index(col)]
         if isinstance(X, pd.DataFrame):
             check_columns(X, [col], what="customer table")
             return check_finite_numeric(X, col)
@@ -744,7 +757,7 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
     # ------------------------------------------------------------------ prediction
     def _scaled(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return self._scale(self._validate_X(X, reset=False)[0])
+        return self._scaled_columns(self._validate_X(X, reset=False)[2], fit=False)
 
     def predict(self, X):
         """Segment of each customer (0 is the most valuable segment).
