@@ -540,3 +540,23 @@ def test_grid_search_tunes_the_transaction_model(cdnow_summary):
     best = search.best_params_["transaction_model__penalizer"]
     assert search.best_estimator_.transaction_model_.penalizer == best
     assert best == 0.0  # a strong penalty lowers the held-out log-likelihood here
+
+
+@pytest.mark.parametrize("model", ["ModifiedBetaGeo", "ParetoNBD"])
+def test_other_transaction_models(model, small):
+    from custseg import models
+
+    est = CLVEstimator(getattr(models, model)(random_state=0), GammaGamma()).fit(small)
+    step = periods_per_horizon_unit("W", "M")
+    tm = est.transaction_model_
+    cumulative = [tm.expected_purchases(small, t=k * step) for k in range(13)]
+    expected = sum((cumulative[k] - cumulative[k - 1]) / 1.01**k for k in range(1, 13))
+    spend = est.spend_model_.predict(small)
+    np.testing.assert_allclose(est.predict(small), spend * expected, rtol=1e-10)
+
+
+def test_discrete_time_model_is_rejected(small):
+    from custseg.models import BetaGeoBetaBinom
+
+    with pytest.raises(InvalidParameterError, match="needs a continuous-time"):
+        CLVEstimator(BetaGeoBetaBinom()).fit(small)
