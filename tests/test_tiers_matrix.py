@@ -83,3 +83,9 @@ def test_matrix_errors(table):
         matrix.cell_table(table, value=[1, 2, 3])
     with pytest.raises(InvalidDataError, match="'value': 1 of 600 rows are NaN"):
         matrix.cell_table(table, value=np.r_[np.nan, np.ones(599)])
+
+
+def test_array_columns_follow_the_parameter_order(table):
+    X = table[["frequency", "monetary_value"]].to_numpy()
+    mixed = ValueMatrix(x=0, y="monetary_value").fit(X)
+    np.testing.assert_array_equal(mixed.predict(X), ValueMatrix().fit(table).predict(table))

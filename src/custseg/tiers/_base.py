@@ -306,10 +306,11 @@ class BaseTierer(SerializableMixin, TransformerMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         if names is not None and len(names) == n_columns:
             return list(names)
-        wanted = [c for c in self._input_columns() if isinstance(c, str)]
-        out = []
-        for i in range(n_columns):
-            out.append(wanted[i] if i < len(wanted) else f"x{i}")
+        # the columns read, in the order of the column parameters; x<i> elsewhere
+        out = [f"x{i}" for i in range(n_columns)]
+        for i, c in enumerate(self._input_columns()[:n_columns]):
+            if isinstance(c, str):
+                out[i] = c
         return out
 
     def _check_present(self, cols: Columns) -> None:
