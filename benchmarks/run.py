@@ -349,6 +349,50 @@ def _worker_peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _worker_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def large_markdown(res: dict) -> str:
+    """The ``large`` section of RESULTS.md from the raw figures of :func:`run_large`."""
+    load = res.get("load_average")
+    load_note = (f" Load average of the machine (1 min) at the start and end of the Dask "
+                 f"steps: {load[0]:.1f} and {load[1]:.1f} on {os.cpu_count()} cores."
+                 if load else "")
+    cpu = res.get("worker_cpu_s")
+    cpu_note = (f"; CPU time of the workers {fmt_seconds(sum(cpu))} for "
+                f"{fmt_seconds(res['total_s'])} of wall time" if cpu else "")
+    return (
+        f"{res['n_transactions']:,} transactions of {res['n_customers']:,} customers "
+        f"(`make_transactions(r=1.0, alpha=2.5)` in {res['n_files']} blocks of "
+        f"customers), written first as {res['n_files']} Parquet files "
+        f"({fmt_bytes(res['bytes_on_disk'])} on disk, "
+        f"{fmt_bytes(res['bytes_in_memory'])} as pandas frames; writing took "
+        f"{fmt_seconds(res['write_s'])}). A `distributed.LocalCluster` of 2 worker "
+        f"processes with 1 thread each and `memory_limit={res['memory_limit']}` per "
+        "worker, spilling to the local disk, runs `custseg.dask.rfm_summary` (weekly "
+        "periods; shuffle by customer) to Parquet, `fit_from_dask(BetaGeo())` on the "
+        "distinct rows counted on the cluster, and `score(model, table, 'transform')` to "
+        "Parquet. No process holds the whole log.\n\n"
+        + markdown_table([
+            {"step": "rfm_summary (read log, shuffle, summarise, write table)",
+             "time": fmt_seconds(res["rfm_s"])},
+            {"step": f"fit_from_dask BetaGeo ({res['n_distinct_rows']:,} distinct rows)",
+             "time": fmt_seconds(res["fit_s"])},
+            {"step": "score transform (expected purchases, P(alive)) to Parquet",
+             "time": fmt_seconds(res["score_s"])},
+            {"step": "total", "time": fmt_seconds(res["total_s"])},
+        ], ["step", "time"]) + "\n\n"
+        f"Peak RSS of the workers: "
+        f"{', '.join(fmt_bytes(p) for p in res['worker_peak_rss'])}{cpu_note}."
+        f"{load_note} Estimates (weeks): "
+        + ", ".join(f"{k} {v:.4f}" for k, v in res["params"].items()) + "."
+    )
+
+
 def run_large(n_customers: int, folder: Path, memory_limit: str, n_files: int,
               write: bool, keep: bool) -> dict:
     import dask
@@ -378,6 +422,7 @@ def run_large(n_customers: int, folder: Path, memory_limit: str, n_files: int,
         client = Client(cluster)
         try:
             log = dd.read_parquet(str(folder / "log"))
+            load_start = os.getloadavg()[0]
             t0 = time.perf_counter()
             table = cdask.rfm_summary(log, "customer_id", "date", "amount", freq="W")
             shutil.rmtree(folder / "customers", ignore_errors=True)
@@ -404,6 +449,8 @@ def run_large(n_customers: int, folder: Path, memory_limit: str, n_files: int,
             print(f"  score(transform) -> Parquet: {fmt_seconds(steps['score_s'])}",
                   flush=True)
             peaks = client.run(_worker_peak_rss)
+            cpu = client.run(_worker_cpu_seconds)
+            load_end = os.getloadavg()[0]
         finally:
             client.close()
             cluster.close()
@@ -414,34 +461,11 @@ def run_large(n_customers: int, folder: Path, memory_limit: str, n_files: int,
            "n_distinct_rows": model.data_summary_["n_distinct_rows"],
            "params": model.params_.to_dict(), "memory_limit": memory_limit,
            "worker_peak_rss": sorted(peaks.values()),
+           "worker_cpu_s": sorted(cpu.values()), "load_average": [load_start, load_end],
            "total_s": steps["rfm_s"] + steps["fit_s"] + steps["score_s"]}
     if n_rows != n_customers:
         raise AssertionError(f"{n_rows} customers summarised, {n_customers} simulated")
-    text = (
-        f"{facts['n_transactions']:,} transactions of {n_customers:,} customers "
-        f"(`make_transactions(r=1.0, alpha=2.5)` in {facts['n_files']} blocks of "
-        f"customers), written first as {facts['n_files']} Parquet files "
-        f"({fmt_bytes(facts['bytes_on_disk'])} on disk, "
-        f"{fmt_bytes(facts['bytes_in_memory'])} as pandas frames; writing took "
-        f"{fmt_seconds(facts['write_s'])}). A `distributed.LocalCluster` of 2 worker "
-        f"processes with 1 thread each and `memory_limit={memory_limit}` per worker, "
-        "spilling to the local disk, runs `custseg.dask.rfm_summary` (weekly periods; "
-        "shuffle by customer) to Parquet, `fit_from_dask(BetaGeo())` on the distinct "
-        "rows counted on the cluster, and `score(model, table, 'transform')` to Parquet. "
-        "No process holds the whole log.\n\n"
-        + markdown_table([
-            {"step": "rfm_summary (read log, shuffle, summarise, write table)",
-             "time": fmt_seconds(steps["rfm_s"])},
-            {"step": f"fit_from_dask BetaGeo ({res['n_distinct_rows']:,} distinct rows)",
-             "time": fmt_seconds(steps["fit_s"])},
-            {"step": "score transform (expected purchases, P(alive)) to Parquet",
-             "time": fmt_seconds(steps["score_s"])},
-            {"step": "total", "time": fmt_seconds(res["total_s"])},
-        ], ["step", "time"]) + "\n\n"
-        f"Peak RSS of the workers: {', '.join(fmt_bytes(p) for p in res['worker_peak_rss'])}"
-        f". Estimates (weeks): "
-        + ", ".join(f"{k} {v:.4f}" for k, v in res["params"].items()) + "."
-    )
+    text = large_markdown(res)
     print("\n" + text, flush=True)
     if write:
         write_section("large", text, raw=res)
