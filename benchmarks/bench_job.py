@@ -82,7 +82,9 @@ def bench_one(n_customers: int, fmt: str, folder: Path, extra: list[str]) -> dic
     print(f"\n{n_customers:,} customers, {facts['n_transactions']:,} transactions, "
           f"{fmt} {fmt_bytes(facts['file_bytes'])} (in memory "
           f"{fmt_bytes(facts['memory_bytes'])})\n  $ {' '.join(cmd)}", flush=True)
+    load = os.getloadavg()[0]
     res = run_child(cmd)
+    res["load_average"] = [load, os.getloadavg()[0]]
     res.update({k: v for k, v in facts.items() if k != "path"})
     res["format"] = fmt
     if res["returncode"] != 0:
@@ -115,6 +117,7 @@ def markdown(results: list[dict]) -> str:
             "peak RSS": fmt_bytes(r["peak_rss_bytes"]),
             "peak / log in memory": f"{r['peak_rss_bytes'] / r['memory_bytes']:.1f}x",
             "peak / file": f"{r['peak_rss_bytes'] / r['file_bytes']:.1f}x",
+            "load before / after": "{:.1f} / {:.1f}".format(*r["load_average"]),
         })
         if ok and r["n_customers"] >= 10**6:
             t_ok = r["wall_s"] < TIME_TARGET_S
@@ -125,7 +128,7 @@ def markdown(results: list[dict]) -> str:
                 f"RSS {r['peak_rss_bytes'] / r['memory_bytes']:.1f}x the log in memory "
                 f"({'meets' if m_ok else 'misses'} the {MEMORY_TARGET_RATIO:.0f}x target).")
     cols = ["customers", "transactions", "input", "log in memory", "wall time", "CPU time",
-            "peak RSS", "peak / log in memory", "peak / file"]
+            "peak RSS", "peak / log in memory", "peak / file", "load before / after"]
     return (
         "The whole `custseg segment LOG --out OUT.parquet` job (read, clean, RFM features, "
         "model fits, CLV and churn scores, tiers, segments, write) run as a child process "
@@ -133,7 +136,9 @@ def markdown(results: list[dict]) -> str:
         "8 transactions per customer). Wall time around the child; peak RSS is the "
         "child's own `ru_maxrss` (the interpreter and libraries included). 'Log in "
         "memory' is the pandas frame of the log (customer_id int64, date datetime64, "
-        "amount float64).\n\n"
+        f"amount float64). 'Load' is the machine's 1-minute load average ({os.cpu_count()} "
+        "cores): a CPU time well below the wall time means other processes shared the "
+        "cores.\n\n"
         + markdown_table(rows, cols) + "\n\n" + "\n".join(notes) + "\n\n"
         f"Targets at 10^6 customers: under {TIME_TARGET_S:.0f} s, peak RSS under "
         f"{MEMORY_TARGET_RATIO:.0f}x the log in memory."

@@ -233,6 +233,7 @@ def plot_scaling(rfm_points, fit_points, large, path: Path) -> None:
 
 def run_scaling(customers, repeats: int, write: bool) -> dict:
     print("\n== scaling: in-memory curves", flush=True)
+    load_start = os.getloadavg()[0]
     tx_sizes = sorted({int(round(c * TRANSACTIONS_PER_CUSTOMER)) for c in customers}
                       | {int(1e5), int(1e6), int(1e7)})
     rfm_points = measure_rfm(tx_sizes, repeats)
@@ -248,6 +249,7 @@ def run_scaling(customers, repeats: int, write: bool) -> dict:
     fit_slopes = {name: loglog_slope([p["n_distinct_rows"] for p in pts],
                                      [p["min_s"] for p in pts])
                   for name, pts in fit_points.items() if pts}
+    load_end = os.getloadavg()[0]
     large = load_large()
     plot_scaling(rfm_points, fit_points, large, PNG)
     print(f"  RFM slope between 1e5 and 1e7 transactions: {rfm_slope:.3f} "
@@ -272,7 +274,9 @@ def run_scaling(customers, repeats: int, write: bool) -> dict:
     text = (
         "Scaling curves measured by `benchmarks/run.py` (one process, medians of "
         f"{repeats} runs), drawn in `benchmarks/scaling.png`. Simulated logs "
-        "`make_transactions(r=1.0, alpha=2.5, shuffle=True)`.\n\n"
+        "`make_transactions(r=1.0, alpha=2.5, shuffle=True)`. Load average of the "
+        f"machine (1 min) at the start and end: {load_start:.1f} and {load_end:.1f} on "
+        f"{os.cpu_count()} cores.\n\n"
         "![scaling](scaling.png)\n\n"
         "### rfm_summary against transactions\n\n"
         + markdown_table(rows, list(rows[0])) + "\n\n"
@@ -295,6 +299,7 @@ def run_scaling(customers, repeats: int, write: bool) -> dict:
                  "custseg.dask (see the `large` section).")
     raw = {"rfm": rfm_points, "fits": fit_points, "rfm_slope_1e5_1e7": rfm_slope,
            "rfm_slope_1e5_1e7_medians": median_slope,
+           "load_average": [load_start, load_end],
            "rfm_slope_all": all_slope, "fit_slopes": fit_slopes}
     if write:
         write_section("scaling", text, raw=raw)
