@@ -16,7 +16,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from custseg.cluster import CustomerSegmenter
-from custseg.cluster._segmenter import (
+from custseg.cluster._functions import (
     _percentile_rank,
     _row_hash,
     _segment_names,

@@ -42,51 +42,12 @@ from ..report._profile import (
     _profile_frame,
     _resolve_value_column,
 )
+from ._functions import _row_hash, _segment_names, _smallest_hashes, mean_silhouette
 
 __all__ = ["CustomerSegmenter"]
 
 #: Floor on the variance of each mixture component, in standardised units (see Notes).
 GMM_REG_COVAR = 0.05
-
-_SPLITMIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_SPLITMIX_2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix64(h: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, in place on a uint64 array (wrapping arithmetic)."""
-    h ^= h >> np.uint64(30)
-    h *= _SPLITMIX_1
-    h ^= h >> np.uint64(27)
-    h *= _SPLITMIX_2
-    h ^= h >> np.uint64(31)
-    return h
-
-
-def _row_hash(columns: list[np.ndarray], seed: int) -> np.ndarray:
-    """A 64-bit hash of each row's values: equal rows hash equally wherever they are.
-
-    Sorting or sampling rows by this hash gives an order that depends on the values of
-    the rows only, never on their position in the input. Each column is folded in and
-    mixed by the splitmix64 finaliser (a bijection), so that distinct rows collide with
-    probability about 2**-64 whatever the structure of the values.
-    """
-    h = np.full(columns[0].shape[0], np.uint64(seed), dtype=np.uint64)
-    for col in columns:  # a loop over columns
-        bits = (np.asarray(col, dtype=np.float64) + 0.0).view(np.uint64)  # -0.0 -> 0.0
-        h ^= bits
-        _mix64(h)
-        h += _GOLDEN
-    return h
-
-
-def _smallest_hashes(h: np.ndarray, m: int) -> np.ndarray:
-    """Indices of the ``m`` rows with the smallest hashes, in hash order."""
-    if m >= h.size:
-        return np.argsort(h, kind="stable")
-    idx = np.argpartition(h, m - 1)[:m]
-    return idx[np.argsort(h[idx], kind="stable")]
-
 
 _WARNINGS_LOCK = threading.Lock()
 
@@ -114,47 +75,6 @@ def _custseg_convergence_warnings(what: str):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def mean_silhouette(X: np.ndarray, labels: np.ndarray, chunk_size: int = 256) -> float:
-    """Mean silhouette coefficient of a labelling (Euclidean distances), vectorised.
-
-    Equal to ``sklearn.metrics.silhouette_score(X, labels)``, several times faster: the
-    distances of a block of rows to all rows come from one matrix product, and their sums
-    per segment from a second one (with the one-hot matrix of the labels), instead of a
-    ``bincount`` per row. Memory is bounded by ``chunk_size * n_samples`` floats.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    n = X.shape[0]
-    _, codes = np.unique(labels, return_inverse=True)
-    k = int(codes.max()) + 1
-    onehot = np.zeros((n, k))
-    onehot[np.arange(n), codes] = 1.0
-    counts = onehot.sum(axis=0)
-    sq = np.einsum("ij,ij->i", X, X)
-    ones = np.ones((n, 1))
-    left = np.hstack([X, ones, sq[:, None]])  # |x|^2 + |y|^2 - 2 x.y as one product
-    right = np.hstack([-2.0 * X, sq[:, None], ones]).T.copy()
-    total = 0.0
-    for start in range(0, n, chunk_size):  # a loop over blocks of rows
-        stop = min(start + chunk_size, n)
-        rows = np.arange(stop - start)
-        d = left[start:stop] @ right
-        np.maximum(d, 0.0, out=d)
-        np.sqrt(d, out=d)
-        d[rows, rows + start] = 0.0
-        sums = d @ onehot
-        own = codes[start:stop]
-        own_size = counts[own]
-        a = sums[rows, own] / np.maximum(own_size - 1.0, 1.0)
-        mean_other = sums / counts
-        mean_other[rows, own] = np.inf
-        b = mean_other.min(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = (b - a) / np.maximum(a, b)
-        s[(own_size <= 1) | ~np.isfinite(s)] = 0.0
-        total += float(s.sum())
-    return total / n
-
-
 def _score_candidate(template, sample: np.ndarray, k: int, criterion: str) -> float:
     """Fit ``template`` with ``k`` segments on the sample; silhouette or BIC there."""
     model = clone(template)
@@ -171,49 +91,6 @@ def _score_candidate(template, sample: np.ndarray, k: int, criterion: str) -> fl
         if n_labels < 2 or n_labels > sample.shape[0] - 1:
             return float("nan")
         return mean_silhouette(sample, model.labels_)
-
-
-def _percentile_rank(population: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Mid-rank percentile of each level in the population: share below plus half the
-    share equal."""
-    n = population.size
-    return np.array([(np.count_nonzero(population < c) + 0.5 * np.count_nonzero(population == c))
-                     / n for c in levels])  # a loop over segments
-
-
-def _segment_names(sizes: np.ndarray, value: tuple | None, frequency: tuple | None,
-                   since_last: tuple | None) -> np.ndarray:
-    """Name each segment from the percentile ranks of its typical (median) customer's
-    value, frequency and time since the last purchase.
-
-    Each descriptor is ``None`` or a pair (median of each segment, population values).
-    """
-    lo, hi, top = 1.0 / 3.0, 2.0 / 3.0, 0.9
-    pairs = {"value": value, "frequency": frequency, "since_last": since_last}
-    ranks = {key: _percentile_rank(pair[1], pair[0])
-             for key, pair in pairs.items() if pair is not None}
-
-    def grade(q, words):  # words for q >= top, q >= hi, q <= lo ("" : no word)
-        return words[0] if q >= top else words[1] if q >= hi else words[2] if q <= lo \
-            else words[3]
-
-    names, seen = [], {}
-    for s in range(len(sizes)):  # a loop over segments
-        words = []
-        if "value" in ranks:
-            words.append(grade(ranks["value"][s],
-                               ("very high value", "high value", "low value", "mid value")))
-        if "frequency" in ranks:
-            words.append(grade(ranks["frequency"][s],
-                               ("very frequent", "frequent", "infrequent", "")))
-        if "since_last" in ranks:
-            words.append(grade(1.0 - ranks["since_last"][s],
-                               ("very recent", "recent", "lapsed", "")))
-        words = [w for w in words if w]
-        name = (", ".join(words) or "average") if sizes[s] > 0 else "empty"
-        seen[name] = seen.get(name, 0) + 1
-        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return np.array(names, dtype=object)
 
 
 class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseEstimator):
