@@ -75,7 +75,7 @@ def test_prediction_shrinks_towards_the_population_mean(model):
                                / (p * X["frequency"][1:] + q - 1))
 
 
-def test_gradient_matches_finite_differences(repeat):
+def test_gradient_and_hessian_match_finite_differences(repeat):
     data = CustomerArrays({"frequency": repeat["frequency"].to_numpy(float),
                            "monetary_value": repeat["monetary_value"].to_numpy(float)})
     w = np.random.default_rng(0).uniform(0.5, 2, len(repeat))
@@ -90,6 +90,15 @@ def test_gradient_matches_finite_differences(repeat):
                   - np.dot(w, gammagamma_loglik(p - e, data["frequency"],
                                                 data["monetary_value"]))) / (2 * e[j])
     np.testing.assert_allclose(grad, num, rtol=1e-5)
+    _, grad2, hess = gammagamma_loglik_grad(p, data, w, hessian=True)
+    np.testing.assert_array_equal(grad2, grad)
+    num_h = np.empty((3, 3))
+    for j in range(3):
+        e = np.zeros(3)
+        e[j] = 1e-5 * p[j]
+        num_h[:, j] = (gammagamma_loglik_grad(p + e, data, w)[1]
+                       - gammagamma_loglik_grad(p - e, data, w)[1]) / (2 * e[j])
+    np.testing.assert_allclose(hess, num_h, rtol=1e-6)
 
 
 def test_recovers_the_parameters_of_its_simulator(model):

@@ -121,7 +121,7 @@ LOG_BOUNDS = (-18.0, 18.0)
 
 #: Above this many distinct rows, starting points are searched on a weighted subsample
 #: and only the final optimisation runs on the whole table.
-SUBSAMPLE_ROWS = 40_000
+SUBSAMPLE_ROWS = 10_000
 
 #: Rows evaluated at once by the scoring methods (bounds their memory).
 CHUNK_ROWS = 1 << 17
@@ -295,27 +295,44 @@ def compress_rows(columns: Sequence[np.ndarray], sample_weight: np.ndarray | Non
         size = 1
         for _, span, _ in coded:
             size *= span
-        if size <= _DIRECT_KEYS:  # direct count table over the combined key
+        if size < 2**62:
             key = np.zeros(n, dtype=np.int64)
             for codes, span, _ in coded:
                 key *= span
                 key += codes
-            counts = np.bincount(key, minlength=size)
-            present = np.flatnonzero(counts)
-            weights = (counts[present] if sw is None
-                       else np.bincount(key, weights=sw, minlength=size)[present])
-            distinct = []
-            rest = present
-            for (_, span, lo), col in reversed(list(zip(coded, columns))):
-                distinct.append((rest % span + lo).astype(col.dtype))
-                rest = rest // span
-            distinct.reverse()
-            inverse = None
-            if return_inverse:
-                rank = np.zeros(size, dtype=np.int64)
-                rank[present] = np.arange(len(present))
-                inverse = rank[key]
-            return result(distinct, weights, inverse)
+
+            def decode(present):
+                out, rest = [], present
+                for (_, span, lo), col in reversed(list(zip(coded, columns))):
+                    out.append((rest % span + lo).astype(col.dtype))
+                    rest = rest // span
+                return out[::-1]
+
+            if size <= min(_DIRECT_KEYS, 8 * n + 4096):  # direct count table
+                counts = np.bincount(key, minlength=size)
+                present = np.flatnonzero(counts)
+                weights = (counts[present] if sw is None
+                           else np.bincount(key, weights=sw, minlength=size)[present])
+                inverse = None
+                if return_inverse:
+                    rank = np.zeros(size, dtype=np.int64)
+                    rank[present] = np.arange(len(present))
+                    inverse = rank[key]
+                return result(decode(present), weights, inverse)
+            if not return_inverse:  # sort the keys: no hashing, no inverse needed
+                if sw is None:
+                    skey = np.sort(key)
+                    weights_of = None
+                else:
+                    order = np.argsort(key, kind="stable")
+                    skey, weights_of = key[order], sw[order]
+                starts = np.flatnonzero(np.concatenate(([True], skey[1:] != skey[:-1])))
+                weights = (np.diff(np.append(starts, n)) if weights_of is None
+                           else np.add.reduceat(weights_of, starts))
+                return result(decode(skey[starts]), weights, None)
+            uniques, inverse = _factorize(key)
+            weights = np.bincount(inverse, weights=sw, minlength=len(uniques))
+            return result(decode(uniques), weights, inverse)
     key = np.zeros(n, dtype=np.int64)
     size = 1
     for col in columns:
@@ -636,8 +653,12 @@ def _fit_mle(loglik, data, weights, starts, *, loglik_grad, loglik_hess, param_n
     while len(runs) < n_init:
         runs.append(np.clip(u_starts[order[0]] + rng.normal(0.0, 1.0, size=k), *LOG_BOUNDS))
     best = None
+    # a trust-region Newton polish follows on all rows when the model has a Hessian, so
+    # the search only needs to land in the basin of the optimum
+    search_tol = max(tol, 1e-4 if loglik_hess is not None else 1e-5) if (
+        subsampled or loglik_hess is not None) else tol
     for u0 in runs:
-        res = _lbfgsb(search, u0, max_iter, max(tol, 1e-5) if subsampled else tol, bounds)
+        res = _lbfgsb(search, u0, max_iter, search_tol, bounds)
         if best is None or (np.isfinite(res.fun) and res.fun < best.fun):
             best = res
     n_iter = int(best.nit)
@@ -785,8 +806,11 @@ def check_nonnegative_columns(frame: pd.DataFrame, columns: Sequence[str]) -> No
         values = frame[col]
         if pd.api.types.is_numeric_dtype(values.dtype) and not \
                 pd.api.types.is_bool_dtype(values.dtype):
+            arr = values.to_numpy()
+            if arr.dtype.kind not in "iuf":
+                arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
             with np.errstate(invalid="ignore"):
-                mask = values.to_numpy(dtype=np.float64, na_value=np.nan) < 0
+                mask = arr < 0
             raise_bad_rows(frame, mask, col, "are negative",
                            hint="Negative values in data are impossible for counts, "
                                 "durations and amounts.")
@@ -826,7 +850,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         Tolerance on the projected gradient of the mean negative log-likelihood.
     random_state : int, RandomState instance or None, default=None
         Seeds the extra starts (``n_init`` beyond the grid) and the subsample on which
-        starts are searched for tables of more than 40,000 distinct rows.
+        starts are searched for tables of more than 10,000 distinct rows.
     """
 
     _param_names: tuple[str, ...] = ()
@@ -990,7 +1014,10 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         self.params_ = pd.Series(result.params, index=names, name="coef")
         self.stderr_ = pd.Series(np.sqrt(np.diag(result.cov)), index=names, name="se")
         self.covariance_ = pd.DataFrame(result.cov, index=names, columns=names)
-        self.loglik_ = dot1d(weights, self._loglik(result.params, fit_data))
+        if has_grad:  # usually cheaper than the per-row log-likelihood
+            self.loglik_ = float(self._loglik_grad(result.params, fit_data, weights)[0])
+        else:
+            self.loglik_ = dot1d(weights, self._loglik(result.params, fit_data))
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.time_unit_ = time_unit

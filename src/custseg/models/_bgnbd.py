@@ -36,10 +36,6 @@ def _softplus(z):
     return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
-def _sigmoid(z):
-    return special.expit(z)
-
-
 def _dropout_log_odds(params, x, t_x, T, m):
     """``D = log(a / (b + x + m - 1)) + (r + x) log((alpha + T) / (alpha + t_x))``: the log
     ratio of the likelihood of "dropped out after the last purchase" to "alive at T"; -inf
@@ -48,7 +44,7 @@ def _dropout_log_odds(params, x, t_x, T, m):
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = (np.log(a) - np.log(b + x + m - 1.0)
-             + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+             + (r + x) * np.log((alpha + T) / (alpha + t_x)))
     if m == 0:
         d = np.where(x > 0, d, -np.inf)
     return d
@@ -184,7 +180,8 @@ def bg_family_loglik_grad(params, data: CustomerArrays, weights, m=0, hessian=Fa
 def bg_family_probability_alive(params, x, t_x, T, m=0):
     r"""P(alive at T | x, t_x, T): ``1 / (1 + e^D)``, 1 where the drop-out branch does not
     exist (BG/NBD customers without repeat purchase)."""
-    return _sigmoid(-_dropout_log_odds(params, x, t_x, T, m))
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(_dropout_log_odds(params, x, t_x, T, m)))
 
 
 def _one_minus_G(params, t, x, T, m):

@@ -70,19 +70,60 @@ def gammagamma_loglik(params, x, m):
             - (px + q) * np.log(v + x * m))
 
 
-def gammagamma_loglik_grad(params, data: CustomerArrays, weights):
-    """Weighted sum of :func:`gammagamma_loglik` and its gradient in ``(p, q, v)``."""
+def _gg_prepare(data: CustomerArrays, weights):
+    """Parameter-free sums of a fit: weights and ``x log x`` per distinct frequency, and
+    the weighted sums of ``log m`` and ``x log m``."""
+    def build():
+        x, m = data["frequency"], data["monetary_value"]
+        xv, xi = data.distinct("frequency")
+        w = weights
+        log_m = np.log(m)
+        return {"xv": xv, "W_x": np.bincount(xi, weights=w, minlength=len(xv)),
+                "W": float(w.sum()), "S_logm": dot1d(w, log_m),
+                "S_xlogm": dot1d(w * x, log_m), "w": w, "wx": w * x, "y": x * m}
+    return data.cached("gamma-gamma", weights, build)
+
+
+def gammagamma_loglik_grad(params, data: CustomerArrays, weights, hessian=False):
+    """Weighted sum of :func:`gammagamma_loglik`, its gradient in ``(p, q, v)`` and, with
+    ``hessian=True``, its Hessian.
+
+    Terms of the frequency alone are evaluated once per distinct frequency; per customer
+    only ``log(v + x m)`` (and ``1 / (v + x m)``) remain.
+    """
     p, q, v = params
-    x, m = data["frequency"], data["monetary_value"]
-    w = weights
-    px = p * x
-    log_vxm = np.log(v + x * m)
-    dg_pxq = special.digamma(px + q)
-    total = dot1d(w, gammagamma_loglik(params, x, m))
-    g_p = dot1d(w, x * (dg_pxq - special.digamma(px) + np.log(m) + np.log(x) - log_vxm))
-    g_q = dot1d(w, dg_pxq - special.digamma(q) + np.log(v) - log_vxm)
-    g_v = dot1d(w, q / v - (px + q) / (v + x * m))
-    return float(total), np.array([g_p, g_q, g_v])
+    P = _gg_prepare(data, weights)
+    xv, W_x, W = P["xv"], P["W_x"], P["W"]
+    w, wx, y = P["w"], P["wx"], P["y"]
+    pxv = p * xv
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xlogx = np.where(xv > 0, xv * np.log(xv), 0.0)
+    L = np.log(v + y)
+    h = 1.0 / (v + y)
+    S_wL, S_wxL = dot1d(w, L), dot1d(wx, L)
+    S_wh, S_wxh = dot1d(w, h), dot1d(wx, h)
+    total = (dot1d(W_x, special.gammaln(pxv + q) - special.gammaln(pxv) + p * xlogx)
+             + W * (q * np.log(v) - special.gammaln(q))
+             + p * P["S_xlogm"] - P["S_logm"] - p * S_wxL - q * S_wL)
+    dg_pxq = special.digamma(pxv + q)
+    grad = np.array([
+        dot1d(W_x * xv, dg_pxq - special.digamma(pxv)) + dot1d(W_x, xlogx)
+        + P["S_xlogm"] - S_wxL,
+        dot1d(W_x, dg_pxq) - W * special.digamma(q) + W * np.log(v) - S_wL,
+        W * q / v - p * S_wxh - q * S_wh,
+    ])
+    if not hessian:
+        return float(total), grad
+    tg_pxq = special.polygamma(1, pxv + q)
+    H = np.empty((3, 3))
+    H[0, 0] = dot1d(W_x * xv**2, tg_pxq - special.polygamma(1, pxv))
+    H[0, 1] = H[1, 0] = dot1d(W_x * xv, tg_pxq)
+    H[0, 2] = H[2, 0] = -S_wxh
+    H[1, 1] = dot1d(W_x, tg_pxq) - W * special.polygamma(1, q)
+    H[1, 2] = H[2, 1] = W / v - S_wh
+    h2 = h * h
+    H[2, 2] = -W * q / v**2 + p * dot1d(wx, h2) + q * dot1d(w, h2)
+    return float(total), grad, H
 
 
 def gammagamma_expected_value(params, x, m):
@@ -262,7 +303,9 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
         result = fit_mle(
             lambda params, d: gammagamma_loglik(params, d["frequency"], d["monetary_value"]),
             scaled, weights, start_grid(self._start_grid, self._param_names),
-            loglik_grad=gammagamma_loglik_grad, param_names=self._param_names,
+            loglik_grad=gammagamma_loglik_grad,
+            loglik_hess=lambda params, d, w: gammagamma_loglik_grad(params, d, w, True),
+            param_names=self._param_names,
             scale_exponents=(0.0, 0.0, 1.0), log_scale=log_scale, penalizer=self.penalizer,
             n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
             random_state=self.random_state, estimator_name="GammaGamma")
