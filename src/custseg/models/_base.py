@@ -183,12 +183,14 @@ class CustomerArrays:
     [0.0, 2.0, 0.0]
     """
 
-    __slots__ = ("_columns", "_distinct", "_cache")
+    __slots__ = ("_columns", "_distinct", "_cache", "_parents")
 
     def __init__(self, columns: Mapping[str, np.ndarray]):
         self._columns = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
         self._distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._cache: dict = {}
+        # column -> (arrays it was derived from, factor): distinct values are shared
+        self._parents: dict[str, tuple[CustomerArrays, float]] = {}
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._columns[name]
@@ -202,7 +204,12 @@ class CustomerArrays:
     def distinct(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(values, codes)`` with ``values[codes] == self[name]``; computed once."""
         if name not in self._distinct:
-            self._distinct[name] = _factorize(self._columns[name])
+            if name in self._parents:
+                parent, factor = self._parents[name]
+                values, codes = parent.distinct(name)
+                self._distinct[name] = (values * factor if factor != 1.0 else values, codes)
+            else:
+                self._distinct[name] = _factorize(self._columns[name])
         return self._distinct[name]
 
     def cached(self, key, weights: np.ndarray, build: Callable[[], object]):
@@ -224,7 +231,17 @@ class CustomerArrays:
         """A copy with some columns replaced."""
         new = dict(self._columns)
         new.update(columns)
-        return CustomerArrays(new)
+        out = CustomerArrays(new)
+        out._parents = {k: (self, 1.0) for k in self._columns if k not in columns}
+        return out
+
+    def rescaled(self, names: Sequence[str], factor: float) -> CustomerArrays:
+        """A copy with the columns ``names`` multiplied by ``factor``; the distinct values
+        of every column are computed once for both copies."""
+        out = self.with_columns(**{c: self._columns[c] * factor for c in names})
+        for c in names:
+            out._parents[c] = (self, float(factor))
+        return out
 
 
 def _as_codes(col: np.ndarray):
@@ -681,25 +698,35 @@ def _fit_mle(loglik, data, weights, starts, *, loglik_grad, loglik_hess, param_n
             u = np.asarray(res.x, dtype=float)
             n_iter += int(res.nit)
             message, success = str(res.message), bool(res.success)
-    f = full.value(u)
+    # 3. observed information, and a Newton step to polish the optimum (with an analytic
+    # Hessian, value, gradient and Hessian come from one evaluation per point)
+    def evaluate(point):
+        if loglik_hess is not None:
+            return full.value_grad_hess(point)
+        fp, gp = full.value_and_grad(point) if loglik_grad is not None else (
+            full.value(point), None)
+        return fp, gp, None
 
-    # 3. observed information, and a Newton step to polish the optimum
+    f, g, H = evaluate(u)
     at_bound = np.abs(np.abs(u) - LOG_BOUNDS[1]) < 1e-3
-    H = _hessian(full, u) if np.isfinite(f) else np.full((k, k), np.nan)
-    if not at_bound.any() and np.all(np.isfinite(H)):
+    if H is None:
+        H = _hessian(full, u) if np.isfinite(f) else np.full((k, k), np.nan)
+    if g is None:
+        g = full.gradient(u)
+    if not at_bound.any() and np.isfinite(f) and np.all(np.isfinite(H)):
         try:
-            step = np.linalg.solve(H, full.gradient(u))
+            step = np.linalg.solve(H, g)
             u_new = u - step
             if np.all(np.abs(u_new) < LOG_BOUNDS[1]) and np.all(np.abs(step) < 1.0):
-                f_new = full.value(u_new)
+                f_new, g_new, H_new = evaluate(u_new)
                 if f_new <= f:
-                    u, f = u_new, f_new
+                    u, f, g = u_new, f_new, g_new if g_new is not None else full.gradient(
+                        u_new)
+                    H = H_new if H_new is not None else H
                     n_iter += 1
-                    if loglik_hess is not None:
-                        H = _hessian(full, u)
         except np.linalg.LinAlgError:
             pass
-    grad_norm = float(np.max(np.abs(full.gradient(u)))) if np.isfinite(f) else np.inf
+    grad_norm = float(np.max(np.abs(g))) if np.isfinite(f) else np.inf
     if not success and grad_norm < max(10 * tol, 1e-6):
         success = True  # stopped by the line search at a stationary point
 
@@ -994,7 +1021,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
             med = float(np.median(age[age > 0])) if np.any(age > 0) else 1.0
             log_scale = -np.log(med)
         scale = np.exp(log_scale)
-        scaled = fit_data.with_columns(**{c: fit_data[c] * scale for c in self._time_columns})
+        scaled = fit_data.rescaled(self._time_columns, scale)
         exps = (np.asarray(self._time_exponents, float) if self._time_exponents
                 else np.zeros(len(self._param_names)))
 
