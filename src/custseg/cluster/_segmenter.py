@@ -67,8 +67,7 @@ def _custseg_convergence_warnings(what: str):
                 w.category, ConvergenceWarning):
             warnings.warn(
                 f"{what} did not converge: {str(w.message).rstrip('.')}. Try a larger "
-                "n_init, fewer "
-                "segments, or check for many identical customers.",
+                "n_init, fewer segments, or check for many identical customers.",
                 ConvergenceWarning, stacklevel=4,
             )
         else:
@@ -226,6 +225,9 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
     algorithm on all customers from k-means++ seeds [1]_ drawn from that sample (as
     ``MiniBatchKMeans`` seeds from its ``init_size`` subset); the mini-batch and mixture
     models, whose iterations draw rows at random, are fitted on all rows sorted by hash.
+    The hash is seeded from ``random_state``, so a fixed ``random_state`` gives the same
+    segments for any row order (centroids then agree to rounding, as sums taken in
+    another order do).
 
     **Names.** Each segment is described by the profile of its typical customer, the
     coordinate-wise median of its members (its centroid in the L1 sense, in original
@@ -242,10 +244,10 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
     frequency and time add no word. Descriptors whose columns the table lacks are left
     out. The words are joined by commas (``"average"`` when there is none, ``"empty"``
     for a segment without members); a repeated name gets a suffix ``" (2)"``,
-    ``" (3)"``, ... in label order. Medians
-    rather than means: customer tables have point masses (most customers of CDNOW have
-    no repeat purchase and a spend of 0), and a mean or log-space centroid of a segment
-    made mostly of such customers lies just above the mass and would rank above it.
+    ``" (3)"``, ... in label order. Medians rather than means: customer tables have
+    point masses (most customers of CDNOW have no repeat purchase and a spend of 0), and
+    a mean or log-space centroid of a segment made mostly of such customers lies just
+    above the mass and would rank above it.
 
     References
     ----------
