@@ -74,3 +74,19 @@ def test_refuses_foreign_classes_and_callables():
         Holder.from_dict(to_dict(StandardScaler()))
     with pytest.raises(CustsegError, match="Refusing to load class 'tests.test_serialize"):
         from_dict(to_dict(Holder()))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("sklearn.ensemble", fromlist=["x"]).HistGradientBoostingClassifier(
+        max_iter=20, random_state=0),
+    lambda: __import__("sklearn.ensemble", fromlist=["x"]).GradientBoostingClassifier(
+        n_estimators=10, random_state=0),
+    lambda: __import__("sklearn.linear_model", fromlist=["x"]).LogisticRegression(),
+], ids=["hist-gradient-boosting", "gradient-boosting", "logistic"])
+def test_fitted_sklearn_classifiers_round_trip(make):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    model = make().fit(X, y)
+    back = _roundtrip(Holder(inner=model)).inner
+    np.testing.assert_array_equal(back.predict_proba(X), model.predict_proba(X))

@@ -11,6 +11,7 @@ setting their state, never by calling constructors with arbitrary arguments.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import math
 from typing import Any
@@ -62,6 +63,15 @@ def _encode_array(arr: np.ndarray):
     if arr.dtype.kind in "Mm":
         return {"__ndarray__": arr.dtype.str, "shape": list(arr.shape),
                 "data": arr.view("int64").ravel().tolist()}
+    if arr.dtype.kind == "V" and arr.dtype.fields is not None:
+        dt = arr.dtype
+        fields = [dt.fields[name] for name in dt.names]
+        layout = {"names": list(dt.names), "offsets": [int(f[1]) for f in fields],
+                  "itemsize": int(dt.itemsize),
+                  "formats": [[f[0].base.str, list(f[0].shape)] for f in fields]}
+        return {"__ndarray__": "structured", "layout": layout,
+                "shape": list(arr.shape),
+                "data": [_encode(list(row)) for row in arr.ravel().tolist()]}
     if arr.dtype.kind in "UO":
         return {"__ndarray__": arr.dtype.str if arr.dtype.kind == "U" else "object",
                 "shape": list(arr.shape), "data": [_encode(v) for v in arr.ravel()]}
@@ -115,12 +125,34 @@ def _encode(obj: Any):
         if all(isinstance(k, str) and not k.startswith("__") for k in obj):
             return {k: _encode(v) for k, v in obj.items()}
         return {"__dict__": [[_encode(k), _encode(v)] for k, v in obj.items()]}
+    if type(obj).__module__.split(".")[0] in _ALLOWED_PACKAGES and not inspect.isroutine(obj):
+        return _encode_object(obj)
     if callable(obj):
         raise CustsegError(
             f"Cannot serialise the callable {obj!r} to a dict: callables are code. "
             "Express the condition as a string expression or pickle the estimator instead."
         )
     raise CustsegError(f"Cannot serialise an object of type {type(obj).__name__} to a dict.")
+
+
+def _encode_object(obj):
+    """Fitted helpers of scikit-learn and numpy (trees, losses, bin mappers, random
+    generators): their ``__dict__``, or what ``__reduce_ex__`` gives for extension types.
+    Only objects of the allowed packages get here, and only those can be rebuilt."""
+    if hasattr(obj, "__dict__") and not hasattr(type(obj), "__slots__"):
+        return {"__object__": _class_path(type(obj)),
+                "state": {str(k): _encode(v) for k, v in vars(obj).items()}}
+    reduced = obj.__reduce_ex__(4)
+    if isinstance(reduced, str) or len(reduced) < 2:
+        raise CustsegError(f"Cannot serialise an object of type {type(obj).__name__}.")
+    ctor, args = reduced[0], reduced[1]
+    state = reduced[2] if len(reduced) > 2 else None
+    newobj = getattr(ctor, "__name__", "") == "__newobj__"
+    if newobj:
+        ctor, args = args[0], args[1:]
+    return {"__reduce__": _class_path(ctor) if isinstance(ctor, type)
+            else f"{ctor.__module__}.{ctor.__qualname__}",
+            "newobj": newobj, "args": _encode(tuple(args)), "state": _encode(state)}
 
 
 def _decode(obj: Any, allowed=_ALLOWED_PACKAGES):
@@ -135,6 +167,14 @@ def _decode(obj: Any, allowed=_ALLOWED_PACKAGES):
         return float(obj["__float__"])
     if "__ndarray__" in obj:
         dtype, shape, data = obj["__ndarray__"], tuple(obj["shape"]), obj["data"]
+        if dtype == "structured":
+            layout = obj["layout"]
+            dt = np.dtype({"names": layout["names"], "offsets": layout["offsets"],
+                           "itemsize": layout["itemsize"],
+                           "formats": [(base, tuple(shp)) if shp else base
+                                       for base, shp in layout["formats"]]})
+            rows = [tuple(dec(row)) for row in data]
+            return np.array(rows, dtype=dt).reshape(shape)
         if dtype == "object":
             arr = np.empty(len(data), dtype=object)
             arr[:] = [dec(v) for v in data]
@@ -185,6 +225,22 @@ def _decode(obj: Any, allowed=_ALLOWED_PACKAGES):
         est = cls.__new__(cls)
         est.__dict__.update({k: dec(v) for k, v in obj["state"].items()})
         return est
+    if "__object__" in obj:
+        cls = _import_class(obj["__object__"], allowed)
+        instance = cls.__new__(cls)
+        instance.__dict__.update({k: dec(v) for k, v in obj["state"].items()})
+        return instance
+    if "__reduce__" in obj:
+        ctor = _import_class(obj["__reduce__"], allowed)
+        args = dec(obj["args"])
+        instance = ctor.__new__(ctor, *args) if obj["newobj"] else ctor(*args)
+        state = dec(obj["state"])
+        if state is not None:
+            if hasattr(instance, "__setstate__"):
+                instance.__setstate__(state)
+            else:
+                instance.__dict__.update(state)
+        return instance
     if "__tuple__" in obj:
         return tuple(dec(v) for v in obj["__tuple__"])
     if "__dict__" in obj:
