@@ -170,14 +170,14 @@ def test_column_transformer_and_pipeline(snapshot):
         ("stage", LifecycleStages(), ["recency", "T"]),
     ]).set_output(transform="pandas")
     out = ct.fit_transform(snapshot)
-    assert list(out.columns) == ["value__clv_tier", "rfm__R", "rfm__F", "rfm__M",
-                                 "stage__stage"]
-    np.testing.assert_array_equal(out["value__clv_tier"].astype(object),
+    assert list(out.columns) == ["value__value_tier", "rfm__R", "rfm__F", "rfm__M",
+                                 "stage__lifecycle"]
+    np.testing.assert_array_equal(out["value__value_tier"].astype(object),
                                   ValueTiers(column="clv").fit_predict(snapshot))
     np.testing.assert_array_equal(out[["rfm__R", "rfm__F", "rfm__M"]].to_numpy(),
                                   RFMScorer().fit(snapshot).transform(snapshot))
     later = snapshot.assign(T=snapshot["T"] + 5.0)
-    np.testing.assert_array_equal(ct.transform(later)["stage__stage"].astype(object),
+    np.testing.assert_array_equal(ct.transform(later)["stage__lifecycle"].astype(object),
                                   LifecycleStages().fit(snapshot).predict(later))
     pipe = make_pipeline(
         ColumnTransformer([("tier", ValueTiers(column="clv"), ["clv"])]),
@@ -185,6 +185,16 @@ def test_column_transformer_and_pipeline(snapshot):
     onehot = pipe.fit_transform(snapshot)
     assert onehot.shape == (len(snapshot), 3)
     np.testing.assert_array_equal(onehot.sum(axis=1), 1.0)
+
+
+def test_output_names_are_distinct_across_tierers(snapshot):
+    names = [n for est in DEFAULTS.values()
+             for n in clone(est).fit(snapshot).get_feature_names_out()]
+    assert sorted(set(names)) == sorted(["tier", "value_tier", "R", "F", "M", "RFM",
+                                         "rfm_segment", "lifecycle", "value_matrix",
+                                         "nps_tier"])
+    # predict / transform take `previous`, an argument, not routed metadata
+    assert not hasattr(LifecycleStages(), "set_predict_request")
 
 
 def test_callables_pickle_only_by_reference(snapshot):

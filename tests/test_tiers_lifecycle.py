@@ -112,7 +112,7 @@ def test_reactivated_from_a_previous_snapshot(table):
     np.testing.assert_array_equal(stages.predict(later, previous=before.to_numpy()),
                                   with_history)
     out = stages.set_output(transform="pandas").transform(later, previous=before)
-    np.testing.assert_array_equal(out["stage"].astype(object), with_history)
+    np.testing.assert_array_equal(out["lifecycle"].astype(object), with_history)
 
 
 def test_previous_errors(table):

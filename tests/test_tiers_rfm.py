@@ -212,6 +212,7 @@ def test_map_errors(cdnow_summary):
 def test_segmenter_pandas_output(cdnow_summary):
     seg = RFMSegmenter().set_output(transform="pandas").fit(cdnow_summary)
     out = seg.transform(cdnow_summary)
-    assert list(out.columns) == ["segment"]
-    assert out["segment"].cat.categories.tolist() == seg.classes_.tolist()
-    np.testing.assert_array_equal(out["segment"].astype(object), seg.predict(cdnow_summary))
+    assert list(out.columns) == ["rfm_segment"]
+    assert out["rfm_segment"].cat.categories.tolist() == seg.classes_.tolist()
+    np.testing.assert_array_equal(out["rfm_segment"].astype(object),
+                                  seg.predict(cdnow_summary))

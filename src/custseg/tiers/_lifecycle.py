@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -150,6 +151,9 @@ class LifecycleStages(BaseTierer):
     }
 
     _missing_policy = "no_match"
+    # ``previous`` is an argument of predict / transform, not metadata to route
+    __metadata_request__predict = {"previous": metadata_routing.UNUSED}
+    __metadata_request__transform = {"previous": metadata_routing.UNUSED}
 
     def __init__(self, new_within=None, active_within=None, dormant_within=None,
                  p_alive_thresholds=None, recency_col="recency", T_col="T",
@@ -393,7 +397,7 @@ class LifecycleStages(BaseTierer):
         return self._wrap_codes({self._output_name(): self._stage_codes(X, previous)}, X)
 
     def _output_name(self) -> str:
-        return "stage"
+        return "lifecycle"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

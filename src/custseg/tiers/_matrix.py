@@ -259,4 +259,4 @@ class ValueMatrix(BaseTierer):
         return v
 
     def _output_name(self) -> str:
-        return "cell"
+        return "value_matrix"

@@ -575,7 +575,7 @@ class RFMSegmenter(_RFMInputs, BaseTierer):
         return frame
 
     def _output_name(self) -> str:
-        return "segment"
+        return "rfm_segment"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

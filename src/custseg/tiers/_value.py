@@ -220,7 +220,7 @@ class ValueTiers(BaseTierer):
         return super()._codes(cols)
 
     def _output_name(self) -> str:
-        return f"{self.column}_tier" if isinstance(self.column, str) else "tier"
+        return "value_tier"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
