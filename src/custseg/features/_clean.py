@@ -16,7 +16,7 @@ import pandas as pd
 
 from .._validation import N_EXAMPLES, check_columns, raise_bad_rows
 from ..exceptions import InvalidDataError, InvalidParameterError
-from ._rfm import missing_mask, parse_dates, parse_timestamp
+from ._rfm import _show, missing_mask, parse_dates, parse_timestamp
 
 __all__ = ["clean_transactions", "CleaningReport", "ProblemRows", "PROBLEMS"]
 
@@ -302,12 +302,17 @@ def clean_transactions(transactions, customer_id_col="customer_id", datetime_col
         Amounts <= 0: drop those rows; net returns against the customer's purchases
         (Notes); or keep them.
     duplicates : {"drop", "keep"}, default="drop"
+        Rows equal in every column to an earlier row: drop them or keep them.
     missing_ids : {"drop", "raise"}, default="drop"
+        Rows without a customer id: drop them or raise an error listing them.
     bad_dates : {"drop", "raise"}, default="drop"
+        Rows with a missing or unparseable date: drop them or raise.
     future : {"drop", "keep", "raise"}, default="drop"
+        Rows dated after ``observation_period_end``: drop, keep or raise.
     datetime_format : str, optional
         ``strftime`` format of the date strings and of ``observation_period_end``.
     missing_amounts : {"drop", "raise"}, default="drop"
+        Rows without an amount (NaN, None, blank text): drop them or raise.
 
     Returns
     -------
@@ -436,7 +441,7 @@ def clean_transactions(transactions, customer_id_col="customer_id", datetime_col
         found["after_observation_end"] = _not_checked("after_observation_end", frame)
     else:
         late = (dates > end).to_numpy()
-        record(4, late, future, problem=f"are dated after observation_period_end={end}",
+        record(4, late, future, problem=f"are dated after observation_period_end={_show(end)}",
                hint="Use future='drop' to leave them out.")
 
     new_amounts = amounts

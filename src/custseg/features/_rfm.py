@@ -40,6 +40,7 @@ class _PeriodSpec:
     kind: str
     nanos: int = 0
     origin_day: int = 0
+    months: int = 0  # length of a calendar period in months (M, Q, Y), else 0
 
 
 def _period_spec(freq) -> _PeriodSpec:
@@ -65,12 +66,36 @@ def _period_spec(freq) -> _PeriodSpec:
     if name == "Week" and offset.weekday is not None:
         # The week ends on ``weekday`` (0 = Monday); 1970-01-01 was a Thursday (3), so day
         # number d starts such a week when (d + 3) % 7 == (weekday + 1) % 7.
-        return _PeriodSpec(str(freq), "week", origin_day=(offset.weekday - 2) % 7)
-    return _PeriodSpec(str(freq), "ordinal")
+        return _PeriodSpec(str(freq), "week", nanos=7 * _NS_PER_DAY,
+                           origin_day=(offset.weekday - 2) % 7)
+    months = {"MonthEnd": 1, "QuarterEnd": 3, "YearEnd": 12}.get(name, 0)
+    return _PeriodSpec(str(freq), "ordinal", months=months)
+
+
+_HOUR_NS = 3_600 * 1_000_000_000
+_UNITS_BY_HOURS = {1: "h", 24: "D", 168: "W"}
+_UNITS_BY_MONTHS = {1: "M", 3: "Q", 12: "Y"}
+
+
+def _time_unit(spec: _PeriodSpec, freq_multiplier) -> str | None:
+    """The time unit of recency and T ("h", "D", "W", "M", "Q", "Y"), when it is one.
+
+    ``freq="D", freq_multiplier=7`` measures in weeks, ``freq="h", freq_multiplier=24``
+    in days; a unit that is none of these (minutes, 2.5 days) gives None.
+    """
+    if spec.months:
+        length, units = spec.months * freq_multiplier, _UNITS_BY_MONTHS
+    elif spec.nanos:
+        length, units = spec.nanos * freq_multiplier / _HOUR_NS, _UNITS_BY_HOURS
+    else:
+        return None
+    if not float(length).is_integer():
+        return None
+    return units.get(int(length))
 
 
 def _period_codes(values: np.ndarray, spec: _PeriodSpec) -> np.ndarray:
-    """Integer period numbers (int64) of naive ``datetime64`` values.
+    """Integer period numbers of naive ``datetime64`` values (int32 when they fit).
 
     Differences of these numbers are the number of whole periods between the periods
     that contain two dates, which is what lifetimes computes as the difference of the
@@ -82,11 +107,23 @@ def _period_codes(values: np.ndarray, spec: _PeriodSpec) -> np.ndarray:
     unit_ns = _NS[unit] * count
     ticks = values.view(np.int64)
     if spec.kind == "week":
-        per_day = _NS_PER_DAY // unit_ns
-        return (ticks - spec.origin_day * per_day) // (7 * per_day)
+        days = _floor_div(ticks, _NS_PER_DAY // unit_ns)
+        days -= spec.origin_day
+        days //= 7
+        return days
     if spec.nanos >= unit_ns:
-        return ticks // (spec.nanos // unit_ns)
+        return _floor_div(ticks, spec.nanos // unit_ns)
     return ticks * (unit_ns // spec.nanos)
+
+
+def _floor_div(ticks: np.ndarray, divisor: int) -> np.ndarray:
+    """``ticks // divisor``, written straight into int32 when every quotient fits."""
+    if ticks.size:
+        lo, hi = int(ticks.min()) // divisor, int(ticks.max()) // divisor
+        if -(2**31) + 8 <= lo and hi < 2**31 - 8:
+            return np.floor_divide(ticks, divisor, out=np.empty(ticks.size, np.int32),
+                                   casting="unsafe")
+    return ticks // divisor
 
 
 # --------------------------------------------------------------------------- parsing
@@ -150,6 +187,9 @@ def missing_mask(values: pd.Series) -> np.ndarray:
 
 def _checked_dates(frame: pd.DataFrame, column: str, datetime_format) -> pd.Series:
     parsed = parse_dates(frame, column, datetime_format)
+    values = parsed.to_numpy()
+    if len(values) and values.view(np.int64).min() != np.iinfo(np.int64).min:
+        return parsed  # no NaT: nothing missing, nothing unparseable
     missing = frame[column].isna().to_numpy()
     raise_bad_rows(frame, missing, column, "have no date",
                    hint="Drop them, or use custseg.features.clean_transactions.")
@@ -191,7 +231,12 @@ def _checked_amounts(frame: pd.DataFrame, column: str) -> np.ndarray:
                        hint="custseg.features.clean_transactions reads amounts written "
                             "like '$1,234.50'; convert other formats yourself.")
         values = converted
-    arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if values.dtype == np.float64:
+        arr = values.to_numpy()  # no copy
+    else:
+        arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if len(arr) and np.isfinite(arr.sum()) and arr.min() >= 0:
+        return arr  # fast path: no NaN, no infinity, nothing negative
     raise_bad_rows(frame, ~np.isfinite(arr), column, "are missing, NaN or infinite",
                    hint="Drop them, or use custseg.features.clean_transactions.")
     raise_bad_rows(frame, arr < 0, column, "are negative (returns or refunds)",
@@ -255,15 +300,17 @@ def _read_log(transactions, customer_id_col, datetime_col, monetary_value_col, f
         columns.append(monetary_value_col)
     check_columns(transactions, columns, what="transaction log")
     check_not_empty(transactions, what="transaction log")
-    raise_bad_rows(transactions, missing_mask(transactions[customer_id_col]),
-                   customer_id_col, "are missing (NaN, None or empty string)",
-                   hint="Drop them, or use custseg.features.clean_transactions.")
+    ids = transactions[customer_id_col]
+    if not (isinstance(ids.dtype, np.dtype) and ids.dtype.kind in "iu"):  # else no NaN
+        raise_bad_rows(transactions, missing_mask(ids), customer_id_col,
+                       "are missing (NaN, None or empty string)",
+                       hint="Drop them, or use custseg.features.clean_transactions.")
     dates = _checked_dates(transactions, datetime_col, datetime_format).to_numpy()
     amounts = None
     if monetary_value_col is not None:
         amounts = _checked_amounts(transactions, monetary_value_col)
-    ids = _encode_ids(transactions[customer_id_col], customer_id_col)
-    return _Log(ids, dates, _period_codes(dates, spec), amounts, spec)
+    codes = _encode_ids(ids, customer_id_col)
+    return _Log(codes, dates, _period_codes(dates, spec), amounts, spec)
 
 
 @dataclass
@@ -293,21 +340,24 @@ def _summarise(codes: np.ndarray, n_codes: int, periods: np.ndarray,
         s = _summarise(codes, n_codes, dense.astype(np.int64), amounts, need_total)
         s.first, s.last = distinct[s.first], distinct[s.last]
         return s
-    key = np.multiply(codes, span, dtype=np.int64)
-    key += periods
-    key -= p0
-    if n_codes * span < 2**31:  # sorting 32-bit keys is about 3 times faster
-        key = key.astype(np.int32)
+    # 32-bit keys sort about 3 times faster than 64-bit ones; the arithmetic below stays
+    # within the key's range: code * span - p0 >= -p0 and the sum ends in [0, n * span)
+    dtype = np.int32 if n_codes * span < 2**31 else np.int64
+    key = np.multiply(codes, span, dtype=dtype)
+    if np.can_cast(periods.dtype, dtype):
+        key -= p0
+        key += periods
+    else:
+        key += np.subtract(periods, p0, dtype=dtype)
     key.sort()
     n = key.size
     new_pair = np.empty(n, dtype=bool)
     new_pair[0] = True
     np.not_equal(key[1:], key[:-1], out=new_pair[1:])
-    cust = key // span
+    scratch = np.floor_divide(key, span)  # customer code of every sorted key
     new_cust = np.empty(n, dtype=bool)
     new_cust[0] = True
-    np.not_equal(cust[1:], cust[:-1], out=new_cust[1:])
-    del cust
+    np.not_equal(scratch[1:], scratch[:-1], out=new_cust[1:])
     starts = np.flatnonzero(new_cust)
     del new_cust
     ends = np.empty_like(starts)
@@ -317,14 +367,17 @@ def _summarise(codes: np.ndarray, n_codes: int, periods: np.ndarray,
     present = key_starts // span
     first = key_starts - present * span + p0
     last = key[ends].astype(np.int64) - present * span + p0
-    pair_count = np.cumsum(new_pair, dtype=np.int64)
-    n_periods = pair_count[ends] - pair_count[starts] + 1
-    del key, new_pair, pair_count
+    del key
+    pair_count = np.cumsum(new_pair, dtype=scratch.dtype, out=scratch)
+    n_periods = pair_count[ends].astype(np.int64) - pair_count[starts] + 1
+    del new_pair, pair_count, scratch
     repeat_spend = total_spend = None
     if amounts is not None:
-        first_of_code = np.zeros(n_codes, dtype=np.int64)
+        first_of_code = np.zeros(n_codes, dtype=periods.dtype)
         first_of_code[present] = first
-        repeat = np.where(periods == first_of_code[codes], 0.0, amounts)
+        in_first = np.equal(periods, np.take(first_of_code, codes))
+        repeat = np.where(in_first, 0.0, amounts)
+        del in_first
         repeat_spend = np.bincount(codes, weights=repeat, minlength=n_codes)[present]
         del repeat
         if need_total:
@@ -480,7 +533,10 @@ def rfm_summary(transactions, customer_id_col="customer_id", datetime_col="date"
     DataFrame
         Indexed by customer id (index named ``customer_id_col``, sorted), float columns
         ``frequency``, ``recency``, ``T`` and, with a monetary column,
-        ``monetary_value``, followed by the requested extra columns.
+        ``monetary_value``, followed by the requested extra columns. ``attrs["time_unit"]``
+        holds the unit of ``recency`` and ``T`` (``"h"``, ``"D"``, ``"W"``, ``"M"``,
+        ``"Q"`` or ``"Y"``; ``freq="D", freq_multiplier=7`` is ``"W"``) when it is one of
+        these; the models read it.
 
     Raises
     ------
@@ -565,7 +621,11 @@ def rfm_summary(transactions, customer_id_col="customer_id", datetime_col="date"
         log = _keep_rows(log, log.periods <= end_code)
         s = _summarise(log.ids.codes, log.ids.n_codes, log.periods, log.amounts,
                        need_total)
-    return _frame(log, s, end_code, freq_multiplier, include_first_transaction, extras)
+    table = _frame(log, s, end_code, freq_multiplier, include_first_transaction, extras)
+    unit = _time_unit(log.spec, freq_multiplier)
+    if unit is not None:
+        table.attrs["time_unit"] = unit
+    return table
 
 
 def calibration_holdout_split(transactions, customer_id_col="customer_id",
@@ -606,7 +666,8 @@ def calibration_holdout_split(transactions, customer_id_col="customer_id",
     DataFrame
         Indexed by customer id, float columns ``frequency_cal``, ``recency_cal``,
         ``T_cal``, [``monetary_value_cal``], ``frequency_holdout``,
-        [``monetary_value_holdout``], ``duration_holdout``.
+        [``monetary_value_holdout``], ``duration_holdout``; ``attrs["time_unit"]`` as in
+        :func:`rfm_summary`.
 
     Raises
     ------
@@ -691,4 +752,7 @@ def calibration_holdout_split(transactions, customer_id_col="customer_id",
             out["monetary_value_holdout"] = np.where(n > 0, total / np.maximum(n, 1), 0.0)
     out["duration_holdout"] = (_stamp_code(obs_end, log.spec) - cal_code) / float(
         freq_multiplier)
+    unit = _time_unit(log.spec, freq_multiplier)
+    if unit is not None:
+        out.attrs["time_unit"] = unit
     return out
