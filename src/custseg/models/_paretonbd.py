@@ -47,12 +47,14 @@ __all__ = [
 
 #: Terms of the series of ``S`` tried before switching to quadrature.
 SERIES_TERMS = 400
+#: Terms of the continued fraction (twice this many are compared with this many).
+CF_DEPTH = 64
 #: Relative truncation error of the series.
 _SERIES_EPS = 1e-17
 #: Gauss-Legendre nodes per panel of the quadrature.
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(12)
 #: Drops of the log-integrand (below its maximum) at which panels are cut.
-_LEVELS = np.array([1.0, 4.0, 9.0, 16.0, 24.0, 32.0, 40.0, 48.0, 58.0])
+_LEVELS = np.array([2.0, 8.0, 18.0, 32.0, 50.0])
 #: Rows evaluated at once by the quadrature (bounds memory: rows x nodes).
 _QUAD_CHUNK = 4096
 
@@ -106,6 +108,110 @@ def _log_s_series(p, q, z, max_terms=SERIES_TERMS):
     return np.log(S), dp / S, -dq / S, dz / S, done
 
 
+#: Exponents below this are treated as this: exp() of it is still a normal float (values
+#: in the subnormal range are slow to compute with and negligible here).
+_FLOOR = -600.0
+
+
+def _softplus(u):
+    """``log(1 + e^u)`` without subnormal intermediates."""
+    return np.logaddexp(0.0, np.maximum(u, _FLOOR))
+
+
+def _expit(u):
+    return special.expit(np.maximum(u, _FLOOR))
+
+
+def _logsumexp_rows(a):
+    """``log(sum(exp(a), axis=1))`` for rows holding at least one finite value."""
+    top = np.max(a, axis=1)
+    return top + np.log(np.sum(np.exp(np.maximum(a - top[:, None], _FLOOR)), axis=1))
+
+
+def _cf_numerators(a, b, x, j):
+    """Partial numerators ``d_j`` of the incomplete-beta continued fraction and their
+    derivatives in ``(a, b, x)``; ``j`` (>= 1) along the last axis."""
+    m = j // 2
+    odd = (j % 2 == 1)
+    A, B, X = a[:, None], b[:, None], x[:, None]
+    u = A + m                                 # odd j = 2m + 1 (m = 0: the first one)
+    v_o, w_o = A + 2.0 * m, A + 2.0 * m + 1.0
+    v_e, w_e = A + 2.0 * m - 1.0, A + 2.0 * m  # even j = 2m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num_o = -u * (u + B) * X / (v_o * w_o)
+        num_e = m * (B - m) * X / (v_e * w_e)
+        num = np.where(odd, num_o, num_e)
+        n_a = np.where(odd, num_o * (1.0 / u + 1.0 / (u + B) - 1.0 / v_o - 1.0 / w_o),
+                       -num_e * (1.0 / v_e + 1.0 / w_e))
+        n_b = np.where(odd, num_o / (u + B), m * X / (v_e * w_e))
+    return num, (n_a, n_b, num / X)
+
+
+def _mat_mul(X, Y):
+    """Products of 2x2 matrices stored as tuples of arrays ``(m00, m01, m10, m11)``."""
+    x00, x01, x10, x11 = X
+    y00, y01, y10, y11 = Y
+    return (x00 * y00 + x01 * y10, x00 * y01 + x01 * y11,
+            x10 * y00 + x11 * y10, x10 * y01 + x11 * y11)
+
+
+def _cf_product(num, dnum):
+    """Product of the matrices ``[[1, 1], [num_k, 0]]`` along axis 1 (a power of 2 long)
+    by pairwise multiplication, with forward-mode derivatives; each partial product is
+    rescaled, which leaves the ratio of its entries (the convergent) unchanged. Matrices
+    are tuples of arrays ``(m00, m01, m10, m11)``."""
+    one, zero = np.ones_like(num), np.zeros_like(num)
+    M = (one, one, num, zero)
+    D = [(zero, zero, dn, zero) for dn in dnum]
+    while M[0].shape[1] > 1:
+        X, Y = tuple(v[:, 0::2] for v in M), tuple(v[:, 1::2] for v in M)
+        D = [tuple(u + w for u, w in zip(_mat_mul(tuple(v[:, 0::2] for v in Dk), Y),
+                                         _mat_mul(X, tuple(v[:, 1::2] for v in Dk))))
+             for Dk in D]
+        M = _mat_mul(X, Y)
+        scale = 1.0 / np.maximum(np.maximum(np.abs(M[0]), np.abs(M[1])),
+                                 np.maximum(np.abs(M[2]), np.abs(M[3])))
+        M = tuple(v * scale for v in M)
+        D = [tuple(v * scale for v in Dk) for Dk in D]
+    return tuple(v[:, 0] for v in M), [tuple(v[:, 0] for v in Dk) for Dk in D]
+
+
+def _log_s_cf(p, q, z, depth=CF_DEPTH):
+    """``log S`` and its derivatives by the continued fraction of the incomplete beta
+    function (Abramowitz & Stegun 26.5.8; ``S`` is its value at ``a = q - 1``,
+    ``b = 1 - (q - p)``, ``x = z``): the convergents at ``depth`` and ``2 depth`` terms,
+    from products of 2x2 matrices taken pairwise (vectorised over the terms), with
+    forward-mode derivatives in ``(a, b, x)``. It converges in a few dozen terms where
+    ``p`` is large and ``z`` close to 1 (nearly homogeneous rates), where the series is
+    hopeless. ``done`` flags the entries whose two convergents agree.
+    """
+    a, b, x = q - 1.0, 1.0 - (q - p), z
+    j = np.arange(1, 2 * depth, dtype=np.float64)[None, :]
+    num, dnum = _cf_numerators(a, b, x, j)
+    ones = np.ones((len(a), 1))
+    zeros = np.zeros((len(a), 1))
+    num = np.concatenate([ones, num], axis=1)        # a_1 = 1, then d_1, d_2 ...
+    dnum = [np.concatenate([zeros, dn], axis=1) for dn in dnum]
+    first, d_first = _cf_product(num[:, :depth], [dn[:, :depth] for dn in dnum])
+    second, d_second = _cf_product(num[:, depth:], [dn[:, depth:] for dn in dnum])
+    full = _mat_mul(first, second)
+    d_full = [tuple(u + w for u, w in zip(_mat_mul(d1, second), _mat_mul(first, d2)))
+              for d1, d2 in zip(d_first, d_second)]
+    res = []
+    for P, DP in ((first, d_first), (full, d_full)):
+        top, bottom = P[2], P[0]                 # A_K and B_K (rows swapped by P_0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_f = np.log(top / bottom)
+            grads = np.stack([Dk[2] / top - Dk[0] / bottom for Dk in DP])
+        res.append((log_f, grads))
+    (lf1, g1), (lf2, g2) = res
+    with np.errstate(invalid="ignore"):
+        done = (np.isfinite(lf2) & (np.abs(lf2 - lf1) < 1e-14 * np.maximum(1.0, np.abs(lf2)))
+                & np.all(np.abs(g2 - g1) <= 1e-8 * np.abs(g2) + 1e-12, axis=0))
+    g_a, g_b, g_x = g2
+    return lf2, g_b, g_a - g_b, g_x, done
+
+
 def _gl_panels(knots):
     """Nodes and log-weights of composite Gauss-Legendre rules on the panels between
     sorted ``knots`` (shape (m, K)); empty panels get weight 0."""
@@ -127,7 +233,7 @@ def _bisect(fun, lo, hi, n_iter):
     return 0.5 * (lo + hi)
 
 
-def _log_concave_rule(h, dh, lo, hi, knee_lo, knee_hi, n_grid=40):
+def _log_concave_rule(h, dh, lo, hi, knee_lo, knee_hi, n_grid=8, n_newton=12):
     """Quadrature rule for ``int_lo^hi exp(h(u)) du`` where ``h`` is concave.
 
     ``lo`` is finite or ``-inf`` (then ``h`` must increase far to the left). The mode is
@@ -157,7 +263,7 @@ def _log_concave_rule(h, dh, lo, hi, knee_lo, knee_hi, n_grid=40):
         step = np.where(bad, 2.0 * step, step)
     inc_hi = dh1(hi) >= 0
     dec_left = dh1(left) <= 0
-    mode = _bisect(dh1, left, hi, 90)
+    mode = _bisect(dh1, left, hi, 48)
     mode = np.where(inc_hi, hi, np.where(dec_left, left, mode))
     h_mode = h1(mode)
 
@@ -174,10 +280,17 @@ def _log_concave_rule(h, dh, lo, hi, knee_lo, knee_hi, n_grid=40):
     ones = np.ones_like(target)
 
     def level_points(end):
-        crossed = h(end[:, None] * ones) < target
-        pts = _bisect(lambda u: h(u) - target, mode[:, None] * ones, end[:, None] * ones,
-                      60)
-        return np.where(crossed, pts, end[:, None])
+        """Where h crosses each level between ``end`` and the mode: Newton's method from
+        ``end``, which for a concave function approaches the crossing monotonically."""
+        end2 = end[:, None] * ones
+        lo_, hi_ = np.minimum(end2, mode[:, None]), np.maximum(end2, mode[:, None])
+        u = end2
+        for _ in range(n_newton):
+            slope = dh(u)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = (target - h(u)) / slope
+            u = np.clip(np.where(np.isfinite(step), u + step, u), lo_, hi_)
+        return np.where(h(end2) < target, u, end2)
 
     klo = np.clip(knee_lo, start, hi)
     khi = np.maximum(np.clip(knee_hi, start, hi), klo)
@@ -213,20 +326,20 @@ def _log_s_quad_chunk(p, q, z, eps):
     L = np.log(z) - np.log(eps)
 
     def h(u):
-        return (Q - 1.0) * u - P * np.logaddexp(0.0, u)
+        return (Q - 1.0) * u - P * _softplus(u)
 
     def dh(u):
-        return (Q - 1.0) - P * special.expit(u)
+        return (Q - 1.0) - P * _expit(u)
 
     # (1 + e^u)^-p departs from its asymptotes by p e^-|u|: bends over |u| < log p + 36
     big = np.log(np.maximum(p, 1.0)) + 36.0
     nodes, logw = _log_concave_rule(h, dh, np.full(p.size, -np.inf), L, -big, big)
     lv = logw + h(nodes)
-    lphi = special.logsumexp(lv, axis=1)
-    w = np.exp(lv - lphi[:, None])
-    e_sp = np.sum(w * np.logaddexp(0.0, nodes), axis=1)
+    lphi = _logsumexp_rows(lv)
+    w = np.exp(np.maximum(lv - lphi[:, None], _FLOOR))
+    e_sp = np.sum(w * _softplus(nodes), axis=1)
     e_u = np.sum(w * nodes, axis=1)
-    hL = (q - 1.0) * L - p * np.logaddexp(0.0, L)
+    hL = (q - 1.0) * L - p * _softplus(L)
     log_eps_z = np.log(eps) - np.log(z)
     log_s = np.log(q - 1.0) + (q - 1.0) * log_eps_z - p * np.log(eps) + lphi
     d_p = -np.log(eps) - e_sp
@@ -254,7 +367,20 @@ def log_s(p, q, z, eps=None):
     p, q, z = (np.asarray(v, dtype=np.float64).ravel() for v in np.broadcast_arrays(p, q, z))
     eps = 1.0 - z if eps is None else np.broadcast_to(np.asarray(eps, float), z.shape).ravel()
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ls, d_p, d_q, d_z, done = _log_s_series(p, q, z)
+        # skip the series where its last allowed term is still not negligible
+        k = float(SERIES_TERMS)
+        with np.errstate(divide="ignore"):
+            log_last = (special.gammaln(p + k) - special.gammaln(p) - special.gammaln(q + k)
+                        + special.gammaln(q) + k * np.log(z))
+        slow = log_last - np.log1p(-z) > -36.0
+        ls, d_p, d_q, d_z = (np.empty(p.size) for _ in range(4))
+        done = ~slow
+        if done.any():
+            i = np.flatnonzero(done)
+            ls[i], d_p[i], d_q[i], d_z[i], done[i] = _log_s_series(p[i], q[i], z[i])
+        if not done.all():
+            i = np.flatnonzero(~done)
+            ls[i], d_p[i], d_q[i], d_z[i], done[i] = _log_s_cf(p[i], q[i], z[i])
         if not done.all():
             i = np.flatnonzero(~done)
             ls[i], d_p[i], d_q[i], d_z[i] = _log_s_quad(p[i], q[i], z[i], eps[i])
@@ -490,19 +616,18 @@ def _log_death_integral(n, t, rx, a_T, b_T, s):
         N, RX, LA, LB = (v[sl][:, None] for v in (n, rx, np.log(a_T), np.log(b_T)))
 
         def h(u, N=N, RX=RX, LA=LA, LB=LB):
-            return ((N + 1.0) * u - (RX + N) * np.logaddexp(LA, u)
-                    - (s + 1.0) * np.logaddexp(LB, u))
+            return ((N + 1.0) * u - (RX + N) * (LA + _softplus(u - LA))
+                    - (s + 1.0) * (LB + _softplus(u - LB)))
 
         def dh(u, N=N, RX=RX, LA=LA, LB=LB):
-            return ((N + 1.0) - (RX + N) * special.expit(u - LA)
-                    - (s + 1.0) * special.expit(u - LB))
+            return ((N + 1.0) - (RX + N) * _expit(u - LA) - (s + 1.0) * _expit(u - LB))
 
         la, lb = LA[:, 0], LB[:, 0]
         bend = np.log(np.maximum(np.maximum(RX[:, 0] + N[:, 0], s + 1.0), 1.0)) + 36.0
         nodes, logw = _log_concave_rule(h, dh, np.full(la.shape, -np.inf),
                                         np.log(t[sl]), np.minimum(la, lb) - bend,
                                         np.maximum(la, lb) + bend)
-        out[sl] = special.logsumexp(logw + h(nodes), axis=1)
+        out[sl] = _logsumexp_rows(logw + h(nodes))
     return out
 
 
