@@ -205,7 +205,7 @@ def plot_scaling(rfm_points, fit_points, large, path: Path) -> None:
         slope, icpt = np.polyfit(np.log10(n[sel]), np.log10(t[sel]), 1)
         xs = np.array([n[sel].min(), n[sel].max()])
         ax1.loglog(xs, 10 ** (icpt + slope * np.log10(xs)), "k--", lw=1,
-                   label=f"fit 1e5..1e7: slope {slope:.2f}")
+                   label=f"fit 1e5..1e7: slope {slope:.3f}")
     if large and large.get("rfm_s"):
         ax1.loglog([large["n_transactions"]], [large["rfm_s"]], "s", color="C3",
                    label="custseg.dask rfm_summary (2 workers, Parquet in)")

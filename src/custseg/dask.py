@@ -88,7 +88,7 @@ def _finest_unit(units) -> str:
 
 def _rfm_partition(part: pd.DataFrame, meta: pd.DataFrame, kwargs: dict) -> pd.DataFrame:
     if len(part) == 0:
-        return meta
+        return meta.copy()
     out = _pandas_rfm_summary(part, **kwargs)
     for col in ("first_purchase", "last_purchase"):
         if col in out.columns and out[col].dtype != meta[col].dtype:
@@ -220,7 +220,10 @@ def rfm_summary(ddf, customer_id_col="customer_id", datetime_col="date",
         units = list(ends["unit"])
         if observation_period_end is None:
             observation_period_end = pd.Timestamp(ends["end"].max())
-    end = parse_timestamp(observation_period_end, datetime_format)
+    if observation_period_end is None or pd.isna(observation_period_end):
+        end = None  # no valid date at all: every partition reports its bad dates
+    else:
+        end = parse_timestamp(observation_period_end, datetime_format)
 
     if dates_are_datetimes:
         date_dtype = parse_dates(meta_in, datetime_col).dtype
@@ -440,7 +443,10 @@ def _resolve_aliases(meta: pd.DataFrame, columns: list, aliases: dict) -> dict:
 
 def _partial_counts(part: pd.DataFrame, columns: list, weights) -> pd.DataFrame:
     count = part[weights].astype(np.float64) if weights is not None else np.int64(1)
-    keyed = part[columns].assign(**{_KEY: part.index, _COUNT: count})
+    key = part.index
+    if isinstance(key.dtype, pd.CategoricalDtype):  # category order is the sort order
+        key = key.codes
+    keyed = part[columns].assign(**{_KEY: key, _COUNT: count})
     if keyed[_KEY].dtype == object:
         keyed[_KEY] = keyed[_KEY].astype("string")
     return keyed.groupby(columns, dropna=False, sort=False).agg(
