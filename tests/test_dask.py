@@ -439,8 +439,11 @@ def test_fit_from_dask_matches_cdnow_estimates(client, cdnow_summary):
 def test_fit_from_dask_pipeline_of_dask_steps(client, cdnow_transactions, cdnow_ddf):
     table_ddf = cdask.rfm_summary(cdnow_ddf, monetary_value_col="amount", freq="W")
     table = rfm_summary(cdnow_transactions, monetary_value_col="amount", freq="W")
+    assert table_ddf._meta.attrs == table.attrs == {"time_unit": "W"}
     model = cdask.fit_from_dask(BetaGeo(), table_ddf)
-    _assert_same_params(model, BetaGeo().fit(table))
+    expected = BetaGeo().fit(table)
+    _assert_same_params(model, expected)
+    assert model.time_unit_ == expected.time_unit_ == "W"
     got = cdask.score(model, table_ddf, "predict").compute().sort_index()
     np.testing.assert_allclose(got, model.predict(table), rtol=1e-9, atol=0)
 

@@ -40,6 +40,7 @@ from .features._rfm import (
     _check_freq_multiplier,
     _extra_columns,
     _period_spec,
+    _time_unit,
     parse_dates,
     parse_timestamp,
 )
@@ -93,6 +94,7 @@ def _rfm_partition(part: pd.DataFrame, meta: pd.DataFrame, kwargs: dict) -> pd.D
     for col in ("first_purchase", "last_purchase"):
         if col in out.columns and out[col].dtype != meta[col].dtype:
             out[col] = out[col].astype(meta[col].dtype)
+    out.attrs.update(meta.attrs)
     return out
 
 
@@ -197,7 +199,7 @@ def rfm_summary(ddf, customer_id_col="customer_id", datetime_col="date",
     check_columns(meta_in, needed if id_in_index else [customer_id_col, *needed],
                   what="transaction log")
     # parameters are checked now, not when the result is computed
-    _period_spec(freq)
+    spec = _period_spec(freq)
     _check_freq_multiplier(freq_multiplier)
     extras = _extra_columns(extra_columns, monetary_value_col)
     if npartitions is not None and not (isinstance(npartitions, numbers.Integral)
@@ -238,6 +240,9 @@ def rfm_summary(ddf, customer_id_col="customer_id", datetime_col="date",
                          "total_spend": "float64"}[name]
     meta = pd.DataFrame({k: pd.Series([], dtype=v) for k, v in columns.items()},
                         index=_empty_like_index(meta_in, customer_id_col))
+    unit = _time_unit(spec, freq_multiplier)
+    if unit is not None:  # as the pandas tables: the models read their time unit here
+        meta.attrs["time_unit"] = unit
 
     kwargs = dict(customer_id_col=customer_id_col, datetime_col=datetime_col,
                   monetary_value_col=monetary_value_col, observation_period_end=end,
