@@ -209,3 +209,16 @@ def test_docstring_examples(module):
     mod = importlib.import_module(f"custseg.tiers.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+def test_a_later_snapshot_may_have_more_columns(cdnow_summary):
+    """Tierers check only the columns they read, so a customer table that gained
+    columns (scores, survey answers) is tiered with the cut points learned before."""
+    from custseg.tiers import RFMSegmenter, ValueTiers
+
+    before = cdnow_summary
+    after = cdnow_summary.assign(nps=7, region="EU")
+    for tierer in (ValueTiers(), RFMSegmenter()):
+        tierer.fit(before)
+        assert "nps" not in tierer.feature_names_in_
+        np.testing.assert_array_equal(tierer.predict(after), tierer.predict(before))

@@ -288,7 +288,14 @@ class BaseTierer(SerializableMixin, TransformerMixin, BaseEstimator):
             # before scikit-learn's feature-name check: this one names the missing
             # column and suggests close matches
             self._check_present(cols)
-            validate_data(self, X, skip_check_array=True, reset=reset)
+            # a tierer that knows the columns it reads records (and later checks) only
+            # those, so a customer table may gain other columns between snapshots
+            needed = self._input_columns()
+            if needed and all(isinstance(c, str) for c in needed) and not self._opaque():
+                read = [c for c in X.columns if c in set(needed)]  # the frame's order
+                validate_data(self, X.loc[:, read], skip_check_array=True, reset=reset)
+            else:
+                validate_data(self, X, skip_check_array=True, reset=reset)
             if X.shape[1] == 0:
                 raise InvalidDataError(
                     f"The input has 0 feature(s) (shape=({len(X)}, 0)); a minimum of 1 "
@@ -301,6 +308,10 @@ class BaseTierer(SerializableMixin, TransformerMixin, BaseEstimator):
         if cols.n == 0:
             raise EmptyDataError(f"{type(self).__name__} got no rows (0 sample(s)).")
         return cols
+
+    def _opaque(self) -> bool:
+        """True when a condition is a callable, whose columns cannot be known."""
+        return False
 
     def _array_names(self, n_columns: int) -> list:
         names = getattr(self, "feature_names_in_", None)
@@ -614,6 +625,9 @@ class RuleTierer(BaseTierer):
 
     def _compiled(self):
         return _normalise_rules(self.rules)
+
+    def _opaque(self) -> bool:
+        return any(node[0] == "callable" for _, node in self._compiled())
 
     def _input_columns(self) -> list:
         out: list = []
