@@ -169,6 +169,10 @@ def test_rfm_customer_id_as_sorted_index_skips_shuffle(client, cdnow_transaction
     pd.testing.assert_frame_equal(
         got.compute().sort_index(),
         rfm_summary(cdnow_transactions, monetary_value_col="amount"), rtol=1e-12)
+    resized = cdask.rfm_summary(ddf, "customer_id", "date", "amount", npartitions=4)
+    assert resized.npartitions == 4
+    _assert_same_table(resized, rfm_summary(ddf.compute().reset_index(),
+                                            monetary_value_col="amount"))
     shuffled = log.sample(frac=1.0, random_state=0)
     unsorted = dd.from_pandas(shuffled, npartitions=6, sort=False)
     assert not unsorted.known_divisions

@@ -114,7 +114,8 @@ def rfm_summary(ddf, customer_id_col="customer_id", datetime_col="date",
         One row per transaction, any partitioning.
     customer_id_col : str, default="customer_id"
         Column of customer ids. It may also be the name of the index: when the index is
-        sorted with known divisions, the shuffle is skipped.
+        sorted with known divisions (and ``npartitions`` is None), the shuffle is
+        skipped.
     datetime_col : str, default="date"
         Column of purchase dates (see :func:`custseg.features.rfm_summary`).
     monetary_value_col : str, optional
@@ -250,11 +251,9 @@ def rfm_summary(ddf, customer_id_col="customer_id", datetime_col="date",
                   include_first_transaction=include_first_transaction,
                   datetime_format=datetime_format, extra_columns=extras or False)
     if id_in_index:
-        if not frame.known_divisions:
+        if not frame.known_divisions or npartitions not in (None, frame.npartitions):
             frame = frame.reset_index()
         else:  # sorted by customer: each customer already lives in one partition
-            if npartitions is not None:
-                frame = frame.repartition(npartitions=npartitions)
             return frame.map_partitions(
                 lambda p, m, kw: _rfm_partition(p.reset_index(), m, kw), meta, kwargs,
                 meta=meta, clear_divisions=True)
