@@ -237,7 +237,9 @@ def main(argv=None):
                         help="print only, do not rewrite RESULTS.md")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     rows, raw = run([int(s) for s in args.sizes], args.repeats)
+    load_end = os.getloadavg()[0]
     columns = ["customers", "distinct rows", "case", "custseg (median [min-max])",
                "lifetimes (median [min-max])", "speed-up", "custseg customers/s (1 core)",
                "agreement"]
@@ -252,7 +254,10 @@ def main(argv=None):
         "lifetimes' `customer_lifetime_value`); the custseg side computes the CLV as "
         "`CLVEstimator` does, from the already fitted BG/NBD (`discounted_expected_"
         "purchases` on the distinct rows). Customers/s are per core: both sides run on one "
-        f"thread. Total run time {time.perf_counter() - started:.0f} s.\n\n"
+        f"thread. Total run time {time.perf_counter() - started:.0f} s; load average (1 "
+        f"min) {load_start:.1f} at the start, {load_end:.1f} at the end: on a shared "
+        "machine absolute times are inflated on both sides, the ratios come from "
+        "alternated repeats.\n\n"
         + markdown_table(rows, columns))
     if not args.no_write:
         write_section("models", text, raw)
