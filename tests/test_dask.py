@@ -519,7 +519,16 @@ def test_fit_from_dask_explicit_columns(client, cdnow_summary):
 # --------------------------------------------------------------------------- dask-ml
 def test_parallel_post_fit(client, cdnow_summary):
     wrappers = pytest.importorskip("dask_ml.wrappers", reason="dask-ml is optional")
+    from custseg.tiers import ValueTiers
+
+    ddf = dd.from_pandas(cdnow_summary, npartitions=3)
     wrapped = wrappers.ParallelPostFit(BetaGeo()).fit(cdnow_summary)
-    expected = BetaGeo().fit(cdnow_summary).predict(cdnow_summary)
-    got = wrapped.predict(dd.from_pandas(cdnow_summary, npartitions=3)).compute()
-    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-9, atol=0)
+    model = BetaGeo().fit(cdnow_summary)
+    np.testing.assert_allclose(np.asarray(wrapped.predict(ddf).compute()),
+                               model.predict(cdnow_summary), rtol=1e-9, atol=0)
+    np.testing.assert_allclose(np.asarray(wrapped.transform(ddf).compute()),
+                               model.transform(cdnow_summary), rtol=1e-9, atol=0)
+    tiers = wrappers.ParallelPostFit(ValueTiers()).fit(cdnow_summary)
+    np.testing.assert_array_equal(
+        np.asarray(tiers.predict(ddf).compute()).astype(object),
+        ValueTiers().fit(cdnow_summary).predict(cdnow_summary).astype(object))
