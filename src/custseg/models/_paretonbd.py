@@ -433,6 +433,15 @@ def _pair_log_s(params, xv, xi, tv_list, ti_list):
     return out
 
 
+def _log_ratio(num, den, diff):
+    """``log(num / den)`` given ``diff = num - den``: ``log1p`` when the ratio is near 1,
+    a difference of logarithms otherwise (each accurate to rounding)."""
+    with np.errstate(divide="ignore"):
+        near = np.abs(diff) < 0.5 * den
+        return np.where(near, np.log1p(np.where(near, diff / den, 0.0)),
+                        np.log(num) - np.log(den))
+
+
 def _loglik_parts(params, x, t_x, T, grad=False, data=None):
     """Per-row log-likelihood pieces (and their gradients) shared by the likelihood, its
     gradient and ``P(alive)``."""
@@ -459,9 +468,8 @@ def _loglik_parts(params, x, t_x, T, grad=False, data=None):
     a1 = -rx * laT - s * lbT
     lrho = log_s_ + lmT + ls_T - lbT - lA
     # delta = log(s F(t_x)) - a1, with the ratios (alpha+t_x)/(alpha+T) taken by log1p
-    gap = t_x - T
-    lr_a = np.log1p(gap / (alpha + T))
-    lr_b = np.log1p(gap / (beta + T))
+    lr_a = _log_ratio(alpha + t_x, alpha + T, t_x - T)
+    lr_b = _log_ratio(beta + t_x, beta + T, t_x - T)
     delta = log_s_ - rx * lr_a - s * lr_b - lbt + lmt + ls_t - lA
     with np.errstate(divide="ignore", invalid="ignore"):
         B = -np.expm1(np.minimum(lrho, 0.0))
