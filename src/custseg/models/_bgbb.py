@@ -172,22 +172,25 @@ def bgbb_probability_alive(params, x, t_x, n, m=0):
     return np.minimum(np.exp(log_alive - ll), 1.0).reshape(shape)
 
 
-def _survival_sum(gamma, delta, n, t):
-    """``sum_{i=n+1}^{n+t} B(gamma, delta+i) / B(gamma, delta)``: expected opportunities
-    alive among the next ``t`` of a customer alive at ``n`` (times ``P(alive at n)``'s
-    prior factor). Closed form by telescoping (Fader, Hardie & Shang 2010, eq. 13); a
-    direct sum near ``gamma = 1``, where the closed form is 0/0."""
+def _log_survival_sum(gamma, delta, n, t):
+    """``log sum_{i=n+1}^{n+t} B(gamma, delta+i) / B(gamma, delta)``: the expected number
+    of the next ``t`` opportunities at which a customer alive at ``n`` is still alive,
+    times ``B(gamma, delta+n) / B(gamma, delta)``. Closed form by telescoping (Fader,
+    Hardie & Shang 2010, eq. 13); a direct sum near ``gamma = 1``, where it is 0/0."""
     n, t = np.broadcast_arrays(np.asarray(n, float), np.asarray(t, float))
-    if abs(gamma - 1.0) > 1e-4:
-        lg_n = special.gammaln(delta + n + 1.0) - special.gammaln(gamma + delta + n)
-        lg_nt = special.gammaln(delta + n + t + 1.0) - special.gammaln(gamma + delta + n + t)
-        log_pref = special.gammaln(gamma + delta) - special.gammaln(delta) + lg_n
-        return np.exp(log_pref) * (-np.expm1(lg_nt - lg_n)) / (gamma - 1.0)
-    out = np.zeros(n.shape)
-    lb = special.betaln(gamma, delta)
-    for i in range(1, int(t.max()) + 1 if t.size else 1):
-        out += np.where(i <= t, np.exp(special.betaln(gamma, delta + n + i) - lb), 0.0)
-    return out
+    with np.errstate(divide="ignore"):
+        if abs(gamma - 1.0) > 1e-4:
+            lg_n = special.gammaln(delta + n + 1.0) - special.gammaln(gamma + delta + n)
+            lg_nt = (special.gammaln(delta + n + t + 1.0)
+                     - special.gammaln(gamma + delta + n + t))
+            return (special.gammaln(gamma + delta) - special.gammaln(delta) + lg_n
+                    + np.log(np.abs(np.expm1(lg_nt - lg_n))) - np.log(abs(gamma - 1.0)))
+        lb = special.betaln(gamma, delta)
+        width = int(t.max()) if t.size else 0
+        i = np.arange(1, width + 1, dtype=np.float64)
+        terms = special.betaln(gamma, delta + n[..., None] + i) - lb
+        terms = np.where(i <= t[..., None], terms, -np.inf)
+        return special.logsumexp(terms, axis=-1) if width else np.full(n.shape, -np.inf)
 
 
 def bgbb_expected_purchases(params, t, x, t_x, n):
@@ -213,7 +216,7 @@ def bgbb_expected_purchases(params, t, x, t_x, n):
     ll = _loglik_terms(params, x, t_x, n)[0]
     log_p = (special.betaln(alpha + x + 1.0, beta + n - x) - special.betaln(alpha, beta)
              - ll)
-    return (np.exp(log_p) * _survival_sum(gamma, delta, n, t)).reshape(shape)
+    return np.exp(log_p + _log_survival_sum(gamma, delta, n, t)).reshape(shape)
 
 
 def bgbb_purchase_probability(params, k, t, x, t_x, n):
