@@ -85,13 +85,22 @@ def test_sklearn_compatible_estimator(estimator, check):
 # ---- the contract on valid tables ---------------------------------------------------------
 
 def valid_table(estimator, n=300, seed=0) -> pd.DataFrame:
-    """A valid customer table for ``estimator``: whole-period ages, frequency <= age,
-    frequency <= recency <= age (so it suits discrete-time models too)."""
+    """A valid customer table for ``estimator``, simulated from a purchase process with
+    drop-out so that every model has an interior optimum: each of 6-29 whole periods, a
+    customer still alive buys with probability ``p ~ Beta(1, 3)`` and then drops out with
+    probability ``theta ~ Beta(1, 5)``. Frequency is the number of periods with a purchase
+    after the first, recency the period of the last one: valid for discrete-time models
+    too."""
     rng = np.random.default_rng(seed)
-    age = rng.integers(6, 30, n).astype(float)
-    freq = rng.binomial(age.astype(int), rng.beta(1.0, 4.0, n)).astype(float)
-    rec = np.where(freq > 0, np.floor(freq + rng.uniform(0, 1, n) * (age - freq + 1)), 0.0)
-    rec = np.minimum(rec, age)
+    age = rng.integers(6, 30, n)
+    periods = np.arange(1, 30)
+    buy_p, drop_p = rng.beta(1.0, 3.0, n), rng.beta(1.0, 5.0, n)
+    alive = np.cumprod(rng.uniform(size=(n, 29)) >= drop_p[:, None], axis=1)
+    buys = (rng.uniform(size=(n, 29)) < buy_p[:, None]) & (alive == 1)
+    buys &= periods[None, :] <= age[:, None]
+    freq = buys.sum(axis=1).astype(float)
+    rec = np.where(freq > 0, (buys * periods[None, :]).max(axis=1), 0).astype(float)
+    age = age.astype(float)
     columns = getattr(estimator, "_columns", None)
     if columns is None:  # spend model
         money = np.where(freq > 0, rng.gamma(5.0, 6.0, n), 0.0)
