@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import gc
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import time
@@ -229,6 +230,7 @@ def peak_rss_spawned(name, n_transactions):
 
 # --------------------------------------------------------------------------- main
 def bench_size(n_transactions, repeats, skip):
+    load_start = os.getloadavg()[0]
     log, n_customers = simulate(n_transactions)
     input_bytes = int(log.memory_usage(deep=True).sum())
     print(f"\n{len(log):,} transactions, {n_customers:,} customers, input "
@@ -291,7 +293,7 @@ def bench_size(n_transactions, repeats, skip):
         timings[name]["cpu_times"] = cpu[name]
     return {"n_transactions": len(log), "n_customers": n_customers,
             "input_bytes": input_bytes, "timings": timings, "peak_bytes": peaks,
-            "traced_bytes": traced}
+            "traced_bytes": traced, "load_average": [load_start, os.getloadavg()[0]]}
 
 
 def markdown(results, repeats):
@@ -330,6 +332,9 @@ def markdown(results, repeats):
             parts.append(f"{gb['median'] / ours:.1f}x faster than the pandas groupby")
         parts.append(f"peak memory {ours_mem:.2f}x the input frame (larger of the two "
                      f"measures)")
+        load = res["load_average"]
+        parts.append(f"load average {load[0]:.1f} -> {load[1]:.1f} on "
+                     f"{os.cpu_count()} cores")
         checks.append(f"- {res['n_transactions']:,} transactions: " + ", ".join(parts) + ".")
     cols = ["transactions", "customers", "input frame", "implementation", "median", "range",
             "CPU", "time / custseg", "extra peak RSS", "traced peak"]
@@ -347,7 +352,10 @@ def markdown(results, repeats):
         "pandas buffers; not available for the Rust and C++ engines). polars and duckdb "
         "run from their own frame (conversion not timed) and may use both cores; custseg, "
         "lifetimes and pandas use one. Every table was checked equal to custseg's "
-        "(1e-9) before timing.\n\n"
+        "(1e-9) before timing. Other jobs may share the machine: the load average at the "
+        "start and end of each size is given below; when it exceeds the number of cores, "
+        "wall times stretch well beyond CPU times, and the ratios (from interleaved runs) "
+        "are the figures to compare.\n\n"
         + markdown_table(rows, cols) + "\n\n" + "\n".join(checks) + "\n\n"
         "Targets: at 1e7 transactions at least 20x faster than lifetimes, no slower than "
         "the plain pandas groupby, peak memory under 3x the input frame."

@@ -493,7 +493,12 @@ def rfm_summary(transactions, customer_id_col="customer_id", datetime_col="date"
 
     Transactions are grouped into periods of ``freq`` per customer (several purchases
     in one period count as one purchase whose amount is their sum). The first purchase
-    period of a customer is their birth; the customer table then holds
+    period of a customer is their birth; the customer table holds, per customer, the
+    number of repeat purchase periods (``frequency``), the age at the last purchase
+    (``recency``), the age at the end of the observation window (``T``) and the mean
+    spend of the repeat purchase periods (``monetary_value``), as
+    ``lifetimes.utils.summary_data_from_transaction_data`` computes them, without a
+    Python loop over customers.
 
     Parameters
     ----------
