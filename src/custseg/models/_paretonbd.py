@@ -73,38 +73,50 @@ def _log_s_series(p, q, z, max_terms=SERIES_TERMS):
     have not converged yet.
     """
     n = p.size
-    S = np.ones(n)
-    dp = np.zeros(n)
-    dq = np.zeros(n)
-    dz = np.zeros(n)
+    S, dp, dq, dz = np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n)
     done = np.zeros(n, dtype=bool)
     idx = np.arange(n)
-    pa, qa, za = p, q, z
-    inv_1mz = 1.0 / (1.0 - za)
-    term = np.ones(n)
-    hp = np.zeros(n)  # sum_{j<k} 1/(p+j)
-    hq = np.zeros(n)
-    s_, sp_, sq_, sz_ = S.copy(), dp.copy(), dq.copy(), dz.copy()
+    pa, qa, za = p.astype(np.float64), q.astype(np.float64), z.astype(np.float64)
+    tol = _SERIES_EPS * (1.0 - za)
+    term, hp, hq = np.ones(n), np.zeros(n), np.zeros(n)   # hp = sum_{j<k} 1/(p+j)
+    s_, sp_, sq_, sz_ = np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    fresh = np.ones(n, dtype=bool)                           # active and not yet recorded
+    pk, qk, u, tmp = (np.empty(n) for _ in range(4))
     for k in range(max_terms):
-        u = term * (pa + k) / (qa + k)      # t_{k+1} / z
-        hp = hp + 1.0 / (pa + k)
-        hq = hq + 1.0 / (qa + k)
-        term = u * za
-        s_ = s_ + term
-        sp_ = sp_ + term * hp
-        sq_ = sq_ + term * hq
-        sz_ = sz_ + (k + 1.0) * u
-        fin = term * inv_1mz * (k + 2.0) <= _SERIES_EPS * s_
+        np.add(pa, k, out=pk)
+        np.add(qa, k, out=qk)
+        np.multiply(term, pk, out=u)
+        np.divide(u, qk, out=u)                # t_{k+1} / z
+        np.reciprocal(pk, out=pk)
+        np.add(hp, pk, out=hp)
+        np.reciprocal(qk, out=qk)
+        np.add(hq, qk, out=hq)
+        np.multiply(u, za, out=term)
+        np.add(s_, term, out=s_)
+        np.multiply(term, hp, out=tmp)
+        np.add(sp_, tmp, out=sp_)
+        np.multiply(term, hq, out=tmp)
+        np.add(sq_, tmp, out=sq_)
+        np.multiply(u, k + 1.0, out=tmp)
+        np.add(sz_, tmp, out=sz_)
+        if k % 4 != 3 and k != max_terms - 1:
+            continue
+        fin = fresh & (term * (k + 2.0) <= tol * s_)
         if fin.any():
             i = idx[fin]
             S[i], dp[i], dq[i], dz[i] = s_[fin], sp_[fin], sq_[fin], sz_[fin]
             done[i] = True
-            keep = ~fin
-            if not keep.any():
+            fresh &= ~fin
+            if not fresh.any():
                 break
-            idx, pa, qa, za, inv_1mz = idx[keep], pa[keep], qa[keep], za[keep], inv_1mz[keep]
-            term, hp, hq = term[keep], hp[keep], hq[keep]
-            s_, sp_, sq_, sz_ = s_[keep], sp_[keep], sq_[keep], sz_[keep]
+            if fresh.sum() < 0.75 * len(fresh):   # compact the working arrays
+                keep = fresh
+                idx, pa, qa, za, tol = idx[keep], pa[keep], qa[keep], za[keep], tol[keep]
+                term, hp, hq = term[keep], hp[keep], hq[keep]
+                s_, sp_, sq_, sz_ = s_[keep], sp_[keep], sq_[keep], sz_[keep]
+                m = len(idx)
+                fresh = np.ones(m, dtype=bool)
+                pk, qk, u, tmp = (np.empty(m) for _ in range(4))
     return np.log(S), dp / S, -dq / S, dz / S, done
 
 
