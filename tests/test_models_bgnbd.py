@@ -45,7 +45,7 @@ def _arrays(table):
 # ---- published values and lifetimes ----------------------------------------------------------
 
 def test_cdnow_estimates_match_the_paper(model):
-    # Fader, Hardie & Lee (2005), section 4: r = 0.243, alpha = 4.414, a = 0.793,
+    # Fader, Hardie & Lee (2005): r = 0.243, alpha = 4.414, a = 0.793,
     # b = 2.426, LL = -9582.4 on the 39-week CDNOW calibration sample
     assert model.params_.round(3).to_dict() == {"r": 0.243, "alpha": 4.414, "a": 0.793,
                                                 "b": 2.426}

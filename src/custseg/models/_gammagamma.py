@@ -206,8 +206,8 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
     References
     ----------
     Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "RFM and CLV: using iso-value
-    curves for customer base analysis", Journal of Marketing Research 42(4), 415-430,
-    section "Adding monetary value".
+    curves for customer base analysis", Journal of Marketing Research 42(4), 415-430 (the
+    Gamma-Gamma spend model).
 
     Fader, P. S. and Hardie, B. G. S. (2013), "The Gamma-Gamma model of monetary value",
     http://brucehardie.com/notes/025/ (the marginal density of ``m`` and the conditional

@@ -120,7 +120,7 @@ class ModifiedBetaGeo(_BGFamily):
 
     Notes
     -----
-    Likelihood of a customer (Batislam, Denizel & Filiztekin 2007, eq. 4):
+    Likelihood of a customer (Batislam, Denizel & Filiztekin 2007):
 
     .. math::
         L = \frac{B(a, b+x+1)}{B(a,b)}
@@ -129,7 +129,7 @@ class ModifiedBetaGeo(_BGFamily):
             \frac{\Gamma(r+x)\,\alpha^r}{\Gamma(r)(\alpha+t_x)^{r+x}}.
 
     ``probability_alive`` is ``1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))`` and the
-    conditional expectation (their eq. 8)
+    conditional expectation
 
     .. math::
         E[X(T, T+t]] = \frac{a+b+x}{a-1}
@@ -141,7 +141,9 @@ class ModifiedBetaGeo(_BGFamily):
     ----------
     Batislam, E. P., Denizel, M. and Filiztekin, A. (2007), "Empirical validation and
     comparison of models for customer base analysis", International Journal of Research
-    in Marketing 24(3), 201-209, equations 4-8.
+    in Marketing 24(3), 201-209 (the MBG/NBD likelihood and conditional expectation; the
+    expressions above follow from the BG/NBD derivations of Fader, Hardie & Lee 2005 with
+    drop-out possible at the first purchase).
 
     Examples
     --------
