@@ -16,8 +16,6 @@ customers); the fit groups identical histories, which are few: at most one per
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -140,7 +138,28 @@ def bgbb_loglik(params, x, t_x, n):
 
 def bgbb_loglik_grad(params, data: CustomerArrays, weights):
     """Weighted sum of :func:`bgbb_loglik` over the rows of ``data`` and its analytic
-    gradient with respect to ``(alpha, beta, gamma, delta)`` (digamma functions)."""
+    gradient with respect to ``(alpha, beta, gamma, delta)``.
+
+    Parameters
+    ----------
+    params : sequence of float
+        ``(alpha, beta, gamma, delta)``.
+    data : CustomerArrays
+        Columns ``frequency``, ``recency`` and ``n_periods``.
+    weights : ndarray
+        Weight (count of customers) of each row.
+
+    Returns
+    -------
+    total : float
+    grad : ndarray of shape (4,)
+
+    Notes
+    -----
+    Each term of the likelihood is a product of beta functions, so its derivatives are
+    differences of digamma functions, ``d log B(a, b) / da = psi(a) - psi(a + b)``; the
+    gradient of the sum is the weighted average of the terms' gradients.
+    """
     ll, dll = _loglik_terms(params, data["frequency"], data["recency"], data["n_periods"],
                             grad=True)
     w = np.asarray(weights, dtype=np.float64)
@@ -157,6 +176,24 @@ def bgbb_probability_alive(params, x, t_x, n, m=0):
         \mid x, t_x, n)
 
     ``m = 0`` is the probability of being alive at the last observed opportunity.
+
+    Parameters
+    ----------
+    params : sequence of float
+        ``(alpha, beta, gamma, delta)``.
+    x, t_x, n : array-like
+        Frequency, recency and number of opportunities.
+    m : int or array-like, default=0
+        Opportunities after the last observed one.
+
+    Returns
+    -------
+    ndarray
+
+    References
+    ----------
+    Fader, P. S., Hardie, B. G. S. and Shang, J. (2010), "Customer-base analysis in a
+    discrete-time noncontractual setting", Marketing Science 29(6), eq. 11.
 
     Examples
     --------
@@ -205,6 +242,23 @@ def bgbb_expected_purchases(params, t, x, t_x, n):
 
     At ``x = t_x = n = 0`` it is the expectation for a new customer (eq. 9).
 
+    Parameters
+    ----------
+    params : sequence of float
+        ``(alpha, beta, gamma, delta)``.
+    t : int or array-like
+        Number of future opportunities.
+    x, t_x, n : array-like
+        Frequency, recency and number of opportunities observed.
+
+    Returns
+    -------
+    ndarray
+
+    References
+    ----------
+    Fader, Hardie & Shang (2010), eq. 9 and 13.
+
     Examples
     --------
     >>> e = bgbb_expected_purchases((1.204, 0.750, 0.657, 2.783), 5, [0, 6], [0, 6], [6, 6])
@@ -236,6 +290,26 @@ def bgbb_purchase_probability(params, k, t, x, t_x, n):
 
     with ``a_x = alpha + x`` and ``b_x = beta + n - x``. At ``x = t_x = n = 0`` it is the
     distribution of transactions of a new customer (Fader, Hardie & Shang 2010, eq. 7).
+
+    Parameters
+    ----------
+    params : sequence of float
+        ``(alpha, beta, gamma, delta)``.
+    k : int or array-like of int
+        Number of transactions.
+    t : int or array-like
+        Number of future opportunities.
+    x, t_x, n : array-like
+        Frequency, recency and number of opportunities observed; all broadcast together.
+
+    Returns
+    -------
+    ndarray
+
+    References
+    ----------
+    Fader, Hardie & Shang (2010), eq. 7 (new customer); the conditional version follows
+    from the same posterior argument as their eq. 11 and 13.
 
     Examples
     --------
@@ -287,6 +361,14 @@ def bgbb_sample(params, n_periods, rng):
     failures after the last transaction is ``G = Geometric(p) - 1``: without a
     transaction when ``G >= D``, else ``recency = D - G`` and
     ``frequency = 1 + Binomial(recency - 1, p)``. Every step is vectorised.
+
+    Parameters
+    ----------
+    params : sequence of float
+        ``(alpha, beta, gamma, delta)``.
+    n_periods : ndarray
+        Opportunities observed for each customer.
+    rng : numpy.random.Generator
 
     Returns
     -------
@@ -433,7 +515,6 @@ class BetaGeoBetaBinom(BaseTransactionModel):
 
     _parameter_constraints: dict = {
         **BaseTransactionModel._parameter_constraints,
-        "horizon": [numbers.Integral, numbers.Real, None],
         "weights_column": [str, None],
     }
 
