@@ -48,9 +48,22 @@ def test_compress_rows_all_distinct_and_large_key_range(rng):
     cont = rng.uniform(size=500)
     _check_compression([np.zeros(500), cont])
     distinct, w, inverse = compress_rows([cont])
-    np.testing.assert_array_equal(inverse, np.arange(500))  # returned as is
+    np.testing.assert_array_equal(distinct[0], np.sort(cont))  # canonical (sorted) order
+    np.testing.assert_array_equal(distinct[0][inverse], cont)
     huge = np.array([0, 10**9, 0, 10**9]), np.array([0, 10**8, 0, 5])
     _check_compression(list(huge))
+
+
+def test_compression_and_fit_do_not_depend_on_row_order(rng):
+    x = rng.integers(0, 5, size=300).astype(float)
+    m = rng.uniform(1, 50, size=300).round(1)
+    order = rng.permutation(300)
+    a, wa, ia = compress_rows([x, m])
+    b, wb, ib = compress_rows([x[order], m[order]])
+    for ca, cb in zip(a, b):
+        np.testing.assert_array_equal(ca, cb)
+    np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(ia[order], ib)
 
 
 def test_customer_arrays_distinct_and_cache():

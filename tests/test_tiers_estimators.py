@@ -158,7 +158,7 @@ def test_set_output_pandas_and_feature_names(estimator, snapshot):
     if not isinstance(estimator, RFMScorer):
         cat = framed.iloc[:, 0]
         assert cat.cat.ordered and cat.cat.categories.tolist() == fitted.classes_.tolist()
-    with pytest.raises(ValueError, match="input_features is not equal to"):
+    with pytest.raises(ValueError, match="input_features lacks the column"):
         fitted.get_feature_names_out(["nope"] * fitted.n_features_in_)
 
 

@@ -265,6 +265,30 @@ def compress_rows(columns: Sequence[np.ndarray], sample_weight: np.ndarray | Non
                   *, return_inverse: bool = True):
     """Group identical rows of a table and sum their weights.
 
+    The distinct rows come back sorted (first column first), so that everything
+    computed from them, a fit included, does not depend on the order of the input rows.
+    See :func:`_compress_rows_unordered` for the grouping itself.
+    """
+    out = _compress_rows_unordered(columns, sample_weight, return_inverse=return_inverse)
+    distinct, weights = out[0], out[1]
+    inverse = out[2] if return_inverse else None
+    if len(weights) > 1:
+        order = np.lexsort([np.asarray(c) for c in distinct[::-1]])
+        if not np.array_equal(order, np.arange(len(order))):
+            distinct = [c[order] for c in distinct]
+            weights = weights[order]
+            if return_inverse:
+                rank = np.empty_like(order)
+                rank[order] = np.arange(len(order))
+                inverse = rank[inverse]
+    return (distinct, weights, inverse) if return_inverse else (distinct, weights)
+
+
+def _compress_rows_unordered(columns: Sequence[np.ndarray],
+                             sample_weight: np.ndarray | None = None,
+                             *, return_inverse: bool = True):
+    """Group identical rows of a table and sum their weights (rows in any order).
+
     Linear in the number of rows: whole-number columns (counts, whole periods) are
     combined into one integer key counted in a direct table; other columns go through
     ``pandas.factorize`` (hashing). When a column has no repeated value every row is

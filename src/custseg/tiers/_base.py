@@ -425,14 +425,22 @@ class BaseTierer(SerializableMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         input_features : array-like of str, optional
-            Checked against the names seen in :meth:`fit`; not used otherwise.
+            Must include the columns read at :meth:`fit` (it may hold more: a tierer
+            reads only its own columns); not used otherwise.
 
         Returns
         -------
         names : ndarray of str
         """
         check_is_fitted(self)
-        _check_feature_names_in(self, input_features, generate_names=False)
+        seen = getattr(self, "feature_names_in_", None)
+        if input_features is not None and seen is not None:
+            missing = [c for c in seen if c not in set(np.asarray(input_features))]
+            if missing:
+                raise ValueError(
+                    f"input_features lacks the column(s) {missing} read at fit.")
+        elif input_features is not None:
+            _check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray(self._output_names(), dtype=object)
 
     def _output_names(self) -> list:
