@@ -158,17 +158,17 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         With ``n_segments="auto"``: one row per candidate k (index ``n_segments``) and a
         column ``silhouette`` (k-means, larger is better) or ``bic`` (Gaussian mixture,
         smaller is better). ``None`` when ``n_segments`` is an int.
-    label_mapping_ : ndarray of shape (n_segments_,)
+    label_mapping_ : ndarray of shape (n_segments,)
         ``label_mapping_[j]`` is the label of the segment that ``estimator_`` calls
         ``j``.
     labels_ : ndarray of shape (n_customers,)
         Segment of each training customer (0 is the most valuable).
-    cluster_centers_ : ndarray of shape (n_segments_, n_features_in_)
+    cluster_centers_ : ndarray of shape (n_segments, n_features)
         Segment centroids (k-means centres, mixture means) in the original units of the
         features (the inverse of the scaling), in label order. With log-standard
         scaling a centroid is ``expm1`` of the mean of ``log1p`` values, a geometric-type
         mean that resists the long tails of spend and frequency.
-    segment_names_ : ndarray of str, shape (n_segments_,)
+    segment_names_ : ndarray of str, shape (n_segments,)
         A short description of each segment from its RFM profile relative to the
         population, such as ``"high value, frequent, recent"`` or ``"low value,
         infrequent, lapsed"`` (deterministic rules, see Notes).
@@ -178,11 +178,11 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         per segment.
     features_ : ndarray of str
         Names of the features clustered, in order.
-    scaling_mean_, scaling_scale_ : ndarray of shape (n_features_in_,)
+    scaling_mean_, scaling_scale_ : ndarray of shape (n_features,)
         Centre and scale of the (log-transformed) features learned in ``fit``.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features seen during ``fit``, when ``X`` is a DataFrame.
 
     See Also
@@ -730,7 +730,7 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
 
         Returns
         -------
-        proba : ndarray of shape (n_customers, n_segments_)
+        proba : ndarray of shape (n_customers, n_segments)
             Column ``j`` is the probability of segment ``j`` (label order).
         """
         check_is_fitted(self)

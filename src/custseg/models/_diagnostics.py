@@ -244,7 +244,7 @@ def expected_vs_actual_by_frequency(model, table: pd.DataFrame,
 
 def simulated_vs_actual_repeat_counts(model, table: pd.DataFrame, max_frequency: int = 7,
                                       random_state=None, method: str = "auto") -> pd.DataFrame:
-    r"""Number of customers with 0, 1, ..., ``max_frequency``+ repeat purchases: observed
+    r"""Number of customers with 0, 1, ..., ``max_frequency`` or more repeat purchases: observed
     and according to the model.
 
     Parameters
