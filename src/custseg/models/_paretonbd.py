@@ -957,9 +957,10 @@ class ParetoNBD(BaseTransactionModel):
 
     _param_names = ("r", "alpha", "s", "beta")
     _time_exponents = (0.0, 1.0, 0.0, 1.0)
-    # in units of the median customer age (the fit rescales time so that it is 1)
-    _start_grid = {"r": (0.25, 1.0), "alpha": (0.1, 1.0), "s": (0.25, 1.0),
-                   "beta": (0.1, 1.0)}
+    # in units of the median customer age (the fit rescales time so that it is 1); equal
+    # alpha and beta make the hypergeometric terms trivial (z = 0) at half the points
+    _start_grid = {"r": (0.25, 1.0), "alpha": (0.25, 1.0), "s": (0.25, 1.0),
+                   "beta": (0.25, 1.0)}
 
     def _loglik(self, params, data):
         return paretonbd_loglik(params, data["frequency"], data["recency"], data["T"])
