@@ -47,8 +47,6 @@ __all__ = [
 
 #: Terms of the series of ``S`` tried before switching to quadrature.
 SERIES_TERMS = 400
-#: Terms of the continued fraction (twice this many are compared with this many).
-CF_DEPTH = 64
 #: Relative truncation error of the series.
 _SERIES_EPS = 1e-17
 #: Gauss-Legendre nodes per panel of the quadrature.
@@ -138,90 +136,6 @@ def _logsumexp_rows(a):
     """``log(sum(exp(a), axis=1))`` for rows holding at least one finite value."""
     top = np.max(a, axis=1)
     return top + np.log(np.sum(np.exp(np.maximum(a - top[:, None], _FLOOR)), axis=1))
-
-
-def _cf_numerators(a, b, x, j):
-    """Partial numerators ``d_j`` of the incomplete-beta continued fraction and their
-    derivatives in ``(a, b, x)``; ``j`` (>= 1) along the last axis."""
-    m = j // 2
-    odd = (j % 2 == 1)
-    A, B, X = a[:, None], b[:, None], x[:, None]
-    u = A + m                                 # odd j = 2m + 1 (m = 0: the first one)
-    v_o, w_o = A + 2.0 * m, A + 2.0 * m + 1.0
-    v_e, w_e = A + 2.0 * m - 1.0, A + 2.0 * m  # even j = 2m
-    with np.errstate(divide="ignore", invalid="ignore"):
-        num_o = -u * (u + B) * X / (v_o * w_o)
-        num_e = m * (B - m) * X / (v_e * w_e)
-        num = np.where(odd, num_o, num_e)
-        n_a = np.where(odd, num_o * (1.0 / u + 1.0 / (u + B) - 1.0 / v_o - 1.0 / w_o),
-                       -num_e * (1.0 / v_e + 1.0 / w_e))
-        n_b = np.where(odd, num_o / (u + B), m * X / (v_e * w_e))
-    return num, (n_a, n_b, num / X)
-
-
-def _mat_mul(X, Y):
-    """Products of 2x2 matrices stored as tuples of arrays ``(m00, m01, m10, m11)``."""
-    x00, x01, x10, x11 = X
-    y00, y01, y10, y11 = Y
-    return (x00 * y00 + x01 * y10, x00 * y01 + x01 * y11,
-            x10 * y00 + x11 * y10, x10 * y01 + x11 * y11)
-
-
-def _cf_product(num, dnum):
-    """Product of the matrices ``[[1, 1], [num_k, 0]]`` along axis 1 (a power of 2 long)
-    by pairwise multiplication, with forward-mode derivatives; each partial product is
-    rescaled, which leaves the ratio of its entries (the convergent) unchanged. Matrices
-    are tuples of arrays ``(m00, m01, m10, m11)``."""
-    one, zero = np.ones_like(num), np.zeros_like(num)
-    M = (one, one, num, zero)
-    D = [(zero, zero, dn, zero) for dn in dnum]
-    while M[0].shape[1] > 1:
-        X, Y = tuple(v[:, 0::2] for v in M), tuple(v[:, 1::2] for v in M)
-        D = [tuple(u + w for u, w in zip(_mat_mul(tuple(v[:, 0::2] for v in Dk), Y),
-                                         _mat_mul(X, tuple(v[:, 1::2] for v in Dk))))
-             for Dk in D]
-        M = _mat_mul(X, Y)
-        scale = 1.0 / np.maximum(np.maximum(np.abs(M[0]), np.abs(M[1])),
-                                 np.maximum(np.abs(M[2]), np.abs(M[3])))
-        M = tuple(v * scale for v in M)
-        D = [tuple(v * scale for v in Dk) for Dk in D]
-    return tuple(v[:, 0] for v in M), [tuple(v[:, 0] for v in Dk) for Dk in D]
-
-
-def _log_s_cf(p, q, z, depth=CF_DEPTH):
-    """``log S`` and its derivatives by the continued fraction of the incomplete beta
-    function (Abramowitz & Stegun 26.5.8; ``S`` is its value at ``a = q - 1``,
-    ``b = 1 - (q - p)``, ``x = z``): the convergents at ``depth`` and ``2 depth`` terms,
-    from products of 2x2 matrices taken pairwise (vectorised over the terms), with
-    forward-mode derivatives in ``(a, b, x)``. It converges in a few dozen terms where
-    ``p`` is large and ``z`` close to 1 (nearly homogeneous rates), where the series is
-    hopeless. ``done`` flags the entries whose two convergents agree.
-    """
-    a, b, x = q - 1.0, 1.0 - (q - p), z
-    j = np.arange(1, 2 * depth, dtype=np.float64)[None, :]
-    num, dnum = _cf_numerators(a, b, x, j)
-    ones = np.ones((len(a), 1))
-    zeros = np.zeros((len(a), 1))
-    num = np.concatenate([ones, num], axis=1)        # a_1 = 1, then d_1, d_2 ...
-    dnum = [np.concatenate([zeros, dn], axis=1) for dn in dnum]
-    first, d_first = _cf_product(num[:, :depth], [dn[:, :depth] for dn in dnum])
-    second, d_second = _cf_product(num[:, depth:], [dn[:, depth:] for dn in dnum])
-    full = _mat_mul(first, second)
-    d_full = [tuple(u + w for u, w in zip(_mat_mul(d1, second), _mat_mul(first, d2)))
-              for d1, d2 in zip(d_first, d_second)]
-    res = []
-    for P, DP in ((first, d_first), (full, d_full)):
-        top, bottom = P[2], P[0]                 # A_K and B_K (rows swapped by P_0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_f = np.log(top / bottom)
-            grads = np.stack([Dk[2] / top - Dk[0] / bottom for Dk in DP])
-        res.append((log_f, grads))
-    (lf1, g1), (lf2, g2) = res
-    with np.errstate(invalid="ignore"):
-        done = (np.isfinite(lf2) & (np.abs(lf2 - lf1) < 1e-14 * np.maximum(1.0, np.abs(lf2)))
-                & np.all(np.abs(g2 - g1) <= 1e-8 * np.abs(g2) + 1e-12, axis=0))
-    g_a, g_b, g_x = g2
-    return lf2, g_b, g_a - g_b, g_x, done
 
 
 def _gl_panels(knots):
@@ -390,9 +304,6 @@ def log_s(p, q, z, eps=None):
         if done.any():
             i = np.flatnonzero(done)
             ls[i], d_p[i], d_q[i], d_z[i], done[i] = _log_s_series(p[i], q[i], z[i])
-        if not done.all():
-            i = np.flatnonzero(~done)
-            ls[i], d_p[i], d_q[i], d_z[i], done[i] = _log_s_cf(p[i], q[i], z[i])
         if not done.all():
             i = np.flatnonzero(~done)
             ls[i], d_p[i], d_q[i], d_z[i] = _log_s_quad(p[i], q[i], z[i], eps[i])
