@@ -140,8 +140,14 @@ def _logsumexp_rows(a):
 
 def _gl_panels(knots):
     """Nodes and log-weights of composite Gauss-Legendre rules on the panels between
-    sorted ``knots`` (shape (m, K)); empty panels get weight 0."""
-    a, b = knots[:, :-1, None], knots[:, 1:, None]
+    sorted ``knots`` (shape (m, K)); empty panels are dropped (padded with weight 0)."""
+    a, b = knots[:, :-1], knots[:, 1:]
+    empty = ~(b > a)
+    order = np.argsort(empty, axis=1, kind="stable")  # non-empty panels first
+    n_keep = max(int((~empty).sum(axis=1).max()), 1)
+    order = order[:, :n_keep]
+    a = np.take_along_axis(a, order, axis=1)[:, :, None]
+    b = np.take_along_axis(b, order, axis=1)[:, :, None]
     half = 0.5 * (b - a)
     nodes = (a + half * (_GL_NODES + 1.0)).reshape(len(knots), -1)
     with np.errstate(divide="ignore"):
@@ -159,7 +165,7 @@ def _bisect(fun, lo, hi, n_iter):
     return 0.5 * (lo + hi)
 
 
-def _log_concave_rule(h, dh, lo, hi, knee_lo, knee_hi, n_grid=8, n_newton=12):
+def _log_concave_rule(h, dh, lo, hi, knee_lo, knee_hi, n_grid=8, n_newton=6):
     """Quadrature rule for ``int_lo^hi exp(h(u)) du`` where ``h`` is concave.
 
     ``lo`` is finite or ``-inf`` (then ``h`` must increase far to the left). The mode is
