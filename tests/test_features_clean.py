@@ -252,3 +252,16 @@ def test_timezone_aware_dates_kept():
     assert clean["date"].dtype == log["date"].dtype
     assert report.after_observation_end.n_rows == 1
     assert report.dropped_customers.to_dict() == {2: "after_observation_end"}
+
+
+def test_unhashable_ids_and_mixed_zones():
+    log = pd.DataFrame({"customer_id": [[1], [2]], "date": ["2024-01-01", "2024-01-02"]})
+    with pytest.raises(InvalidDataError, match=r"'customer_id': 2 of 2 rows are not valid"):
+        clean_transactions(log)
+    stamps = [pd.Timestamp("2024-01-01 12:00", tz="Europe/Paris"),
+              pd.Timestamp("2024-01-02 12:00")]
+    clean, report = clean_transactions(pd.DataFrame(
+        {"customer_id": [1, 2], "date": pd.Series(stamps, dtype=object)}))
+    assert report.bad_date.n_rows == 0
+    assert clean["date"].tolist() == [pd.Timestamp("2024-01-01 11:00"),
+                                      pd.Timestamp("2024-01-02 12:00")]

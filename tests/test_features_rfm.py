@@ -438,3 +438,25 @@ def test_time_unit_attribute(freq, multiplier, unit):
                                       freq_multiplier=multiplier)
     assert table.attrs.get("time_unit") == unit
     assert split.attrs.get("time_unit") == unit
+
+
+def test_error_unhashable_ids():
+    log = _log(customer_id=[[1], [1], {"id": 2}])
+    with pytest.raises(InvalidDataError,
+                       match=r"'customer_id': 3 of 3 rows are not valid ids(.|\n)*string"):
+        rfm_summary(log)
+
+
+def test_dates_in_several_zones_are_read_in_utc():
+    noon = [pd.Timestamp("2024-01-01 12:00"), pd.Timestamp("2024-01-10 12:00"),
+            pd.Timestamp("2024-01-05 12:00")]
+    stamps = [noon[0].tz_localize("Asia/Tokyo"), noon[1], noon[2].tz_localize("UTC")]
+    expected = rfm_summary(_log(date=noon))
+    mixed = rfm_summary(_log(date=pd.Series(stamps, dtype=object)))
+    _assert_same(mixed, expected)
+    iso = ["2024-01-01T12:00:00+01:00", "2024-01-10T12:00:00", "2024-01-05T12:00:00Z"]
+    _assert_same(rfm_summary(_log(date=iso)), expected)
+    # one zone throughout: local wall time, as lifetimes
+    late = ["2024-01-01T23:30:00-05:00", "2024-01-10T12:00:00-05:00",
+            "2024-01-05T12:00:00-05:00"]
+    assert rfm_summary(_log(date=late)).loc[1, "recency"] == 9.0

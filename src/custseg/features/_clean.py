@@ -16,7 +16,7 @@ import pandas as pd
 
 from .._validation import N_EXAMPLES, check_columns, raise_bad_rows
 from ..exceptions import InvalidDataError, InvalidParameterError
-from ._rfm import _show, missing_mask, parse_dates, parse_timestamp
+from ._rfm import _show, check_hashable, missing_mask, parse_dates, parse_timestamp
 
 __all__ = ["clean_transactions", "CleaningReport", "ProblemRows", "PROBLEMS"]
 
@@ -411,6 +411,7 @@ def clean_transactions(transactions, customer_id_col="customer_id", datetime_col
     }
 
     ids = frame[customer_id_col]
+    check_hashable(frame, customer_id_col)
     missing_id = missing_mask(ids)
     record(0, missing_id, missing_ids, problem="have no customer id (NaN, None or blank)")
 

@@ -143,9 +143,11 @@ def _as_naive(parsed: pd.Series | pd.DatetimeIndex):
 def parse_dates(frame: pd.DataFrame, column: str, datetime_format=None) -> pd.Series:
     """Return ``frame[column]`` as naive ``datetime64`` (NaT where unparseable or missing).
 
-    Aware datetimes keep their local wall time (as lifetimes does); strings carrying
-    different UTC offsets are converted to UTC. Numbers are only read as dates with an
-    explicit ``datetime_format`` (``20200131`` with ``"%Y%m%d"``), never as epoch offsets.
+    Aware datetimes of one time zone keep their local wall time (as lifetimes does);
+    values in several zones, aware and naive values mixed, or ISO 8601 strings with and
+    without UTC offsets, are converted to UTC (naive values taken as UTC). Numbers are
+    only read as dates with an explicit ``datetime_format`` (``20200131`` with
+    ``"%Y%m%d"``), never as epoch offsets.
     """
     values = frame[column]
     dtype = values.dtype
@@ -167,13 +169,29 @@ def parse_dates(frame: pd.DataFrame, column: str, datetime_format=None) -> pd.Se
         try:
             parsed = pd.to_datetime(values, errors="coerce", format=datetime_format)
         except (ValueError, TypeError):  # mixed UTC offsets
-            parsed = pd.to_datetime(values, errors="coerce", format=datetime_format,
-                                    utc=True).dt.tz_localize(None)
-    if not (isinstance(parsed.dtype, pd.DatetimeTZDtype)
-            or pd.api.types.is_datetime64_dtype(parsed.dtype)):
-        parsed = pd.to_datetime(values, errors="coerce", format=datetime_format,
-                                utc=True).dt.tz_localize(None)
+            parsed = None
+        if parsed is None or not (isinstance(parsed.dtype, pd.DatetimeTZDtype)
+                                  or pd.api.types.is_datetime64_dtype(parsed.dtype)):
+            return _to_utc(values, datetime_format)
+        lost = parsed.isna().to_numpy() & values.notna().to_numpy()
+        if lost.any():
+            # pandas reads a column with the format (or time zone) of its first value
+            # and turns the rest into NaT: stamps in several zones, aware and naive ones
+            # mixed, ISO strings with and without offsets. Read those in UTC.
+            retry = _to_utc(values, datetime_format)
+            if retry.isna().sum() < parsed.isna().sum():
+                return retry
     return _as_naive(parsed)
+
+
+def _to_utc(values: pd.Series, datetime_format) -> pd.Series:
+    """Dates in several time zones as naive UTC (naive ones are taken to be UTC)."""
+    fmt = "ISO8601" if datetime_format is None else datetime_format
+    try:
+        parsed = pd.to_datetime(values, errors="coerce", format=fmt, utc=True)
+    except (ValueError, TypeError):
+        parsed = pd.to_datetime(values, errors="coerce", utc=True)
+    return parsed.dt.tz_localize(None)
 
 
 def missing_mask(values: pd.Series) -> np.ndarray:
@@ -246,6 +264,28 @@ def _checked_amounts(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- customer ids
+def check_hashable(frame: pd.DataFrame, column: str) -> None:
+    """Raise an InvalidDataError listing the values of an object column that cannot be
+    customer ids (lists, dicts, sets ...: values without a hash)."""
+    values = frame[column]
+    if values.dtype != object:
+        return
+    try:
+        pd.factorize(values)
+    except TypeError:
+        def unhashable(v):
+            try:
+                hash(v)
+            except TypeError:
+                return True
+            return False
+
+        bad = values.map(unhashable).to_numpy(dtype=bool)  # only on this error path
+        raise_bad_rows(frame, bad, column, "are not valid ids (lists, dicts or other "
+                       "values without a hash)",
+                       hint="Turn each id into a number or a string first.")
+
+
 @dataclass
 class _Ids:
     codes: np.ndarray  # one integer code per row, 0 <= code < n_codes
@@ -275,7 +315,11 @@ def _encode_ids(ids: pd.Series, column: str) -> _Ids:
                 codes = np.subtract(values, lo, dtype=np.intp)
                 return _Ids(codes, span, lambda present: pd.Index(
                     (present.astype(np.int64) + lo).astype(values.dtype), name=column))
-    codes, uniques = pd.factorize(ids, sort=True)
+    try:
+        codes, uniques = pd.factorize(ids, sort=True)
+    except TypeError:
+        check_hashable(ids.to_frame(), column)
+        raise
     uniques = pd.Index(uniques, name=column)
     return _Ids(codes, len(uniques), lambda present: uniques[present])
 
