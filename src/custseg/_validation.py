@@ -88,7 +88,7 @@ def check_not_empty(frame, *, what: str = "input") -> None:
 
 def check_no_nan(frame: pd.DataFrame, column: str, *, what: str = "") -> None:
     values = frame[column]
-    mask = values.isna().to_numpy()
+    mask = np.array(values.isna().to_numpy(), dtype=bool)  # writable copy
     if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
         stripped = values.astype("string").str.strip()
         mask |= (stripped == "").fillna(False).to_numpy(dtype=bool)
