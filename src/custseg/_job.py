@@ -220,6 +220,7 @@ def run_job(input_path, *, out, report=None, config: JobConfig | None = None,
                          transaction_model=result.transaction_model,
                          spend_model=result.spend_model, clv_model=result.clv_model,
                          segmenter=result.segmenter, holdout_table=result.holdout_table,
+                         value_matrix=result.tierers["value_matrix"],
                          label_columns=list(LABEL_COLUMNS), value_column="clv",
                          config=dataclasses.asdict(result.config), timings=bar.timings,
                          title=f"Customer segmentation of {input_path.name}")
