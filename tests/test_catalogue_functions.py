@@ -136,10 +136,6 @@ def test_string_ids_keep_their_text(log):
         table, expected_table(["b-1", "a-2", "c-3"]).sort_index(), check_index_type=False)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "features/_rfm.py _encode_ids and features/_clean.py clean_transactions: unhashable "
-    "ids (lists, as read from nested JSON) raise a raw TypeError 'unhashable type: list' "
-    "from pandas.factorize / duplicated instead of an InvalidDataError naming the column"))
 def test_unhashable_ids(log):
     bad = log.assign(customer_id=[[1], [1], [2], [3], [3], [3]])
     with pytest.raises(InvalidDataError, match=r"Column 'customer_id': 6 of 6 rows"):
@@ -258,20 +254,11 @@ def _noon_in_zones(log):
     return [s if z is None else s.tz_localize(z) for s, z in zip(stamps, zones)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "features/_rfm.py parse_dates: an object column of Timestamps in different time "
-    "zones, or of aware and naive Timestamps, goes through pandas.to_datetime without "
-    "utc=True, which turns all but the first zone into NaT: rfm_summary then says "
-    "'5 of 6 rows cannot be parsed as dates' about valid Timestamps"))
 def test_timezone_aware_and_naive_timestamps_mixed(log):
     mixed = log.assign(date=pd.Series(_noon_in_zones(log), dtype=object))
     pd.testing.assert_frame_equal(summary(mixed), expected_table())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "features/_rfm.py parse_dates (used by clean_transactions): aware Timestamps in "
-    "several zones mixed with naive ones are parsed to NaT and silently dropped as "
-    "bad_date (5 of 6 rows) instead of being kept"))
 def test_timezone_aware_and_naive_timestamps_mixed_are_not_dropped_by_cleaning(log):
     mixed = log.assign(date=pd.Series(_noon_in_zones(log), dtype=object))
     cleaned, report = clean(mixed)
@@ -279,12 +266,6 @@ def test_timezone_aware_and_naive_timestamps_mixed_are_not_dropped_by_cleaning(l
     assert len(cleaned) == 6
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "features/_rfm.py parse_dates: ISO 8601 strings with and without UTC offsets "
-    "('2024-01-01T12:00:00+01:00', '2024-01-05 12:00', '...Z') are parsed with the format "
-    "inferred from the first string; the others become NaT and are reported as "
-    "unparseable, although the docstring says strings with different offsets are "
-    "converted to UTC (format='ISO8601' with utc=True parses them all)"))
 def test_iso_strings_with_and_without_utc_offsets(log):
     suffixes = ["+01:00", "", "Z", "", "+09:00", "-05:00"]
     text = [f"{d}T12:00:00{s}" for d, s in zip(DATES, suffixes)]
