@@ -426,11 +426,11 @@ def test_output_is_an_existing_folder(tmp_path, capsys, log):
 # ---- atomic outputs -------------------------------------------------------------------------
 
 @pytest.fixture
-def previous_output(tmp_path, capsys, log):
-    """A first successful run whose output the failing runs must leave untouched."""
-    run = Run(tmp_path, capsys, log[log["customer_id"] <= 20], name="old.csv")
-    run.assert_success(20)
-    return run.out, run.out.read_bytes()
+def previous_output(tmp_path):
+    """The output of an earlier run, which the failing runs must leave untouched."""
+    out = tmp_path / "out.csv"
+    out.write_text("customer_id,frequency\n1,0.0\n", encoding="utf-8")
+    return out, out.read_bytes()
 
 
 def _failing_report(*args, **kwargs):

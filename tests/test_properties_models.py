@@ -146,7 +146,7 @@ def test_probability_alive_falls_while_no_purchase_comes(name, params, future):
 
 @pytest.mark.parametrize("name", TRANSACTION)
 @given(params=params4, hist=history_pairs(discrete=True),
-       horizons=st.lists(st.integers(0, 400), min_size=2, max_size=4, unique=True))
+       horizons=st.lists(st.integers(0, 400), min_size=2, max_size=3, unique=True))
 def test_expected_purchases_grow_with_the_horizon(name, params, hist, horizons):
     x, t_x, _, age = hist
     model = with_params(name, params)
@@ -360,7 +360,7 @@ def test_finite_at_parameters_near_the_bounds(name, params):
     model = with_params(name, params)
     # Pareto/NBD purchase probabilities may exceed 1 by about 1e-6 at very large s / beta
     # (see test_pareto_purchase_probability_at_a_huge_dropout_rate)
-    _assert_valid_predictions(model, frame(name, *EXTREME_CONTINUOUS),
+    _assert_valid_predictions(model, frame(name, *EXTREME_CONTINUOUS), t_values=(52.0,),
                               with_expectation=name == "ParetoNBD",
                               probability_tol=1e-4 if name == "ParetoNBD" else 1e-9)
 
@@ -383,7 +383,7 @@ def test_pareto_purchase_probability_at_a_huge_dropout_rate():
 def test_bgbb_finite_at_parameters_near_the_bounds(params):
     model = with_params("BetaGeoBetaBinom", params)
     _assert_valid_predictions(model, frame("BetaGeoBetaBinom", *EXTREME_DISCRETE),
-                              t_values=(1, 52))
+                              t_values=(52,))
 
 
 @pytest.mark.parametrize("name", ["BetaGeo", "ModifiedBetaGeo"])

@@ -95,9 +95,8 @@ def _fits(name, table):
 
 # ---- consistency ----------------------------------------------------------------------------
 
-CONSISTENCY = ["ValueTiers", "ValueTiers-pareto", "RFMScorer", "RFMSegmenter",
-               "LifecycleStages", "LifecycleStages-p_alive", "ValueMatrix",
-               "SatisfactionTiers", "RuleTierer"]
+CONSISTENCY = ["ValueTiers-pareto", "RFMScorer", "RFMSegmenter", "LifecycleStages",
+               "ValueMatrix", "SatisfactionTiers", "RuleTierer"]
 
 
 @pytest.mark.parametrize("name", CONSISTENCY)
