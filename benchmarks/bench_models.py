@@ -41,8 +41,9 @@ from _common import (  # noqa: E402
 )
 
 from custseg.datasets import make_transactions  # noqa: E402
-from custseg.models import BetaGeo, GammaGamma  # noqa: E402
+from custseg.models import BetaGeo, GammaGamma, ParetoNBD  # noqa: E402
 from custseg.models._bgnbd import bgnbd_loglik  # noqa: E402
+from custseg.models._paretonbd import paretonbd_loglik  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -170,8 +171,36 @@ def _score_agree(ctx, ours, theirs):
 scoring_case = Case("scoring: E[purchases] 1 year + P(alive) + Gamma-Gamma fit + 12-month "
                     "CLV", _score_setup, _score_ours, _score_theirs, _score_agree)
 
+
+# ---- Pareto/NBD fit -----------------------------------------------------------------------
+
+def _pnbd_fit_ours(ctx):
+    return ParetoNBD().fit(ctx["table"][COLS])
+
+
+def _pnbd_fit_theirs(ctx):
+    np.random.seed(0)  # noqa: NPY002 - lifetimes draws its starting point from the global RNG
+    return lifetimes.ParetoNBDFitter().fit(ctx["x"], ctx["t_x"], ctx["T"])
+
+
+def _pnbd_fit_agree(ctx, ours, theirs):
+    theirs_p = theirs.params_[ours.params_.index].to_numpy()
+    their_ll = float(paretonbd_loglik(theirs_p, ctx["x"], ctx["t_x"], ctx["T"]).sum())
+    rel = _max_rel(ours.params_.to_numpy(), theirs_p)
+    # lifetimes stops Nelder-Mead at tol=1e-4: a larger difference is fine when ours is
+    # the better optimum
+    if ours.loglik_ < their_ll - 1e-9 * abs(their_ll):
+        raise AssertionError(f"Pareto/NBD: lifetimes found a better optimum: params {rel:.2e}, "
+                             f"LL {ours.loglik_} vs {their_ll}")
+    return (f"params max rel. diff {rel:.1e}; LL ours - theirs "
+            f"{ours.loglik_ - their_ll:+.2e}")
+
+
+paretonbd_fit_case = Case("Pareto/NBD fit", _bg_setup, _pnbd_fit_ours, _pnbd_fit_theirs,
+                          _pnbd_fit_agree)
+
 #: Every timed comparison; other models append their own cases here.
-CASES: list[Case] = [bgnbd_fit_case, scoring_case]
+CASES: list[Case] = [bgnbd_fit_case, scoring_case, paretonbd_fit_case]
 
 
 # ---- driver -------------------------------------------------------------------------------
@@ -193,12 +222,14 @@ def customer_table(n: int, seed: int = 0) -> pd.DataFrame:
             observation_period_end=sim.observation_period_end, freq="D")
 
 
-def run(sizes, repeats):
+def run(sizes, repeats, cases=None):
     rows, raw = [], []
     for n in sizes:
         table = customer_table(n)
         n_distinct = len(table[COLS].drop_duplicates())
         for case in CASES:
+            if cases and not any(c.lower() in case.name.lower() for c in cases):
+                continue
             ctx = case.setup(table)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -235,10 +266,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-write", action="store_true",
                         help="print only, do not rewrite RESULTS.md")
+    parser.add_argument("--cases", nargs="+", default=None,
+                        help="run only the cases whose name contains one of these words")
+    parser.add_argument("--section", default="models",
+                        help="section of RESULTS.md to rewrite (default: models)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
-    rows, raw = run([int(s) for s in args.sizes], args.repeats)
+    rows, raw = run([int(s) for s in args.sizes], args.repeats, args.cases)
     load_end = os.getloadavg()[0]
     columns = ["customers", "distinct rows", "case", "custseg (median [min-max])",
                "lifetimes (median [min-max])", "speed-up", "custseg customers/s (1 core)",
@@ -253,14 +288,18 @@ def main(argv=None):
         "then a Gamma-Gamma fit and a 12-month CLV (1% a month, months of 30 days as in "
         "lifetimes' `customer_lifetime_value`); the custseg side computes the CLV as "
         "`CLVEstimator` does, from the already fitted BG/NBD (`discounted_expected_"
-        "purchases` on the distinct rows). Customers/s are per core: both sides run on one "
+        "purchases` on the distinct rows). Pareto/NBD: custseg `ParetoNBD().fit` (distinct "
+        "rows, hypergeometric terms once per distinct (frequency, time) pair, analytic "
+        "gradient) vs `ParetoNBDFitter().fit` (Nelder-Mead from a random start, numpy seeded "
+        "with 0); the check requires our optimum to be at least as good as lifetimes'. "
+        "Customers/s are per core: both sides run on one "
         f"thread. Total run time {time.perf_counter() - started:.0f} s; load average (1 "
         f"min) {load_start:.1f} at the start, {load_end:.1f} at the end: on a shared "
         "machine absolute times are inflated on both sides, the ratios come from "
         "alternated repeats.\n\n"
         + markdown_table(rows, columns))
     if not args.no_write:
-        write_section("models", text, raw)
+        write_section(args.section, text, raw)
     print(text)
 
 
