@@ -248,7 +248,7 @@ def customer_tables(draw, min_size=1, max_size=12):
 
 @given(table=customer_tables(), rates=st.lists(st.floats(0.0, 0.5), min_size=2, max_size=2,
                                                unique=True),
-       horizons=st.lists(st.integers(1, 60), min_size=2, max_size=2, unique=True))
+       horizons=st.lists(st.integers(1, 36), min_size=2, max_size=2, unique=True))
 def test_clv_non_negative_falls_with_the_discount_rate_grows_with_the_horizon(
         table, rates, horizons):
     clv = copy.deepcopy(fitted("CLVEstimator"))
