@@ -286,6 +286,22 @@ def test_clv_finite_when_spend_is_heavy_tailed():
     assert np.all(np.isfinite(clv.predict(table)))
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "models/_gammagamma.py GammaGamma.fit / gammagamma_expected_value: on three repeat "
+    "customers (frequency 1, monetary_value 45, 1, 1) the fit converges (converged_=True) "
+    "to q = 0.69 < 1, where the population mean p v / (q - 1) does not exist, and "
+    "predict returns inf for every customer without a repeat purchase (found by "
+    "tests/fuzz_targets.py)"))
+def test_gamma_gamma_population_mean_is_finite():
+    X = pd.DataFrame({"frequency": [1.0, 1.0, 1.0], "monetary_value": [45.0, 1.0, 1.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = GammaGamma().fit(X)
+    new = pd.DataFrame({"frequency": [0.0], "monetary_value": [0.0]})
+    assert np.isfinite(model.population_mean())
+    assert np.all(np.isfinite(model.predict(new)))
+
+
 # ---- row order ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["BetaGeo", "ModifiedBetaGeo", "BetaGeoBetaBinom",
