@@ -26,6 +26,8 @@ __all__ = [
     "to_datetime_column",
     "check_customer_table",
     "as_customer_frame",
+    "check_unique_columns",
+    "validate_input",
 ]
 
 N_EXAMPLES = 5
@@ -66,9 +68,11 @@ def check_columns(frame, columns: Iterable[str], *, what: str = "input") -> None
         raise InvalidDataError(
             f"The {what} must be a pandas DataFrame, got {type(frame).__name__}."
         )
+    columns = list(columns)
     present = [str(c) for c in frame.columns]
     missing = [c for c in columns if c not in frame.columns]
     if not missing:
+        check_unique_columns(frame, columns, what=what)
         return
     parts = []
     for col in missing:
@@ -79,6 +83,45 @@ def check_columns(frame, columns: Iterable[str], *, what: str = "input") -> None
         f"The {what} is missing column(s) {', '.join(parts)}. "
         f"Columns found: {present[:20]}{' ...' if len(present) > 20 else ''}."
     )
+
+
+def check_unique_columns(frame, columns: Iterable[str] | None = None, *,
+                         what: str = "input") -> None:
+    """Raise :class:`InvalidDataError` if one of ``columns`` (default: every column) occurs
+    more than once in ``frame``, as ``pandas.concat`` of two tables gives; ``frame[col]``
+    would then be a table, not a column."""
+    if not isinstance(frame, pd.DataFrame) or frame.columns.is_unique:
+        return
+    counts = pd.Series(frame.columns).value_counts()
+    doubled = counts[counts > 1]
+    if columns is not None:
+        wanted = set(columns)
+        doubled = doubled[[c in wanted for c in doubled.index]]
+    if len(doubled):
+        listed = ", ".join(f"'{c}' ({n} times)" for c, n in doubled.items())
+        raise InvalidDataError(
+            f"The {what} has duplicate columns: {listed}. Each column must appear once; "
+            "drop or rename the duplicates (pandas.concat of two tables gives them)."
+        )
+
+
+def validate_input(estimator, X, **kwargs):
+    """scikit-learn's ``validate_data`` whose errors about the shape of ``X`` (number of
+    features, 1-d input, sparse input, feature names) are raised as
+    :class:`InvalidDataError`, with scikit-learn's message.
+
+    ``InvalidDataError`` is a ``ValueError``, so scikit-learn's own checks, which expect a
+    ``ValueError`` there, still pass.
+    """
+    from sklearn.utils.validation import validate_data
+
+    check_unique_columns(X, what="customer table")
+    try:
+        return validate_data(estimator, X, **kwargs)
+    except InvalidDataError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise InvalidDataError(str(exc)) from exc
 
 
 def check_not_empty(frame, *, what: str = "input") -> None:
