@@ -349,12 +349,6 @@ def test_infinite_amounts(log, value):
         clean(bad)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "features/_rfm.py _checked_amounts: the fast path tests np.isfinite(arr.sum()) "
-    "without np.errstate, so amounts +inf and -inf ('invalid value encountered in "
-    "reduce') or two amounts of 1e308 ('overflow encountered in reduce') leak a numpy "
-    "RuntimeWarning (found by tests/fuzz_targets.py); wrap the sum in "
-    "np.errstate(all='ignore')"))
 def test_amount_checks_do_not_leak_numpy_warnings(log):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)

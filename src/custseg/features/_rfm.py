@@ -253,8 +253,10 @@ def _checked_amounts(frame: pd.DataFrame, column: str) -> np.ndarray:
         arr = values.to_numpy()  # no copy
     else:
         arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    if len(arr) and np.isfinite(arr.sum()) and arr.min() >= 0:
-        return arr  # fast path: no NaN, no infinity, nothing negative
+    with np.errstate(all="ignore"):  # inf - inf or a sum above 1.8e308: slow path
+        fast = bool(len(arr)) and np.isfinite(arr.sum()) and arr.min() >= 0
+    if fast:
+        return arr  # no NaN, no infinity, nothing negative
     raise_bad_rows(frame, ~np.isfinite(arr), column, "are missing, NaN or infinite",
                    hint="Drop them, or use custseg.features.clean_transactions.")
     raise_bad_rows(frame, arr < 0, column, "are negative (returns or refunds)",
