@@ -7,9 +7,14 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy import special
+from scipy import sparse, special
 
-from custseg.exceptions import ConvergenceWarning, CustsegError, InvalidParameterError
+from custseg.exceptions import (
+    ConvergenceWarning,
+    CustsegError,
+    InvalidDataError,
+    InvalidParameterError,
+)
 from custseg.models import BaseTransactionModel, BetaGeo, _base, periods_per_year
 from custseg.models._base import CustomerArrays, compress_rows, fit_mle
 
@@ -361,3 +366,32 @@ def test_degenerate_table_warns_and_returns_finite():
     assert np.all(np.isfinite(model.predict(X)))
     assert np.all(np.isfinite(model.probability_alive(X)))
     assert not np.any(np.isnan(model.stderr_))
+
+
+@pytest.mark.parametrize("model", ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD",
+                                   "BetaGeoBetaBinom"])
+def test_wrong_shapes_raise_invalid_data_error(model, cdnow_summary):
+    import custseg.models
+
+    frame = cdnow_summary.head(300)[["frequency", "recency", "T"]]
+    if model == "BetaGeoBetaBinom":  # whole opportunities, frequency <= recency
+        frame = np.ceil(frame).rename(columns={"T": "n_periods"})
+        frame["frequency"] = np.minimum(frame["frequency"], frame["recency"])
+    X = frame.to_numpy(dtype=float)
+    est = getattr(custseg.models, model)()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X)
+    with pytest.raises(InvalidDataError, match=r"X has 4 features, but \w+ is expecting 3"):
+        est.predict(np.hstack([X, X[:, :1]]))
+    with pytest.raises(InvalidDataError, match=r"got an array of shape \(300,\)"):
+        est.predict(X[:, 0])
+    with pytest.raises(InvalidDataError, match="sparse input is not supported"):
+        est.fit(sparse.csr_matrix(X))
+    with pytest.raises(InvalidDataError, match=r"a minimum of 3 is required"):
+        est.predict(X[:, :2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(frame)
+    with pytest.raises(InvalidDataError, match="duplicate columns: 'recency' \\(2 times\\)"):
+        est.predict(pd.concat([frame, frame[["recency"]]], axis=1))

@@ -87,7 +87,7 @@ from scipy import optimize
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._serialize import SerializableMixin
 from .._validation import (
@@ -95,6 +95,7 @@ from .._validation import (
     check_customer_table,
     check_not_empty,
     raise_bad_rows,
+    validate_input,
 )
 from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterError
 
@@ -987,8 +988,8 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         check_nonnegative_columns(frame, self._columns)
         arrays = self._check_table(frame)
         # feature bookkeeping: names of the selected columns, or the array's width
-        validate_data(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
-                      reset=reset, skip_check_array=True)
+        validate_input(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
+                       reset=reset, skip_check_array=True)
         data = CustomerArrays({c: arrays[c] for c in self._columns})
         return (data, sw) if fitting else data
 

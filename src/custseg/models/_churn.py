@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._serialize import SerializableMixin
 from .._validation import (
@@ -26,6 +26,7 @@ from .._validation import (
     check_nonnegative,
     check_not_empty,
     raise_bad_rows,
+    validate_input,
 )
 from ..exceptions import InvalidDataError, InvalidParameterError
 from ._base import (
@@ -395,8 +396,8 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "classifier_")
         cal = self._calibration(X, "monetary_value" in self.features_)
-        validate_data(self, cal if isinstance(X, pd.DataFrame) else np.asarray(X),
-                      reset=False, skip_check_array=True)
+        validate_input(self, cal if isinstance(X, pd.DataFrame) else np.asarray(X),
+                       reset=False, skip_check_array=True)
         arrays = check_customer_table(cal, columns=list(cal.columns))
         return self._feature_frame(cal, arrays)
 
@@ -451,8 +452,8 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
                 "window or pass y.")
         arrays = check_customer_table(cal, columns=list(cal.columns))
         self.horizon_ = self._resolve_horizon(X)
-        validate_data(self, cal if isinstance(X, pd.DataFrame) else np.asarray(X),
-                      reset=True, skip_check_array=True)
+        validate_input(self, cal if isinstance(X, pd.DataFrame) else np.asarray(X),
+                       reset=True, skip_check_array=True)
 
         model = _default_model(self.model)
         model.fit(cal.loc[:, list(_CAL)], sample_weight=sw)

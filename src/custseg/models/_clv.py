@@ -24,10 +24,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._serialize import SerializableMixin
-from .._validation import check_customer_table, check_not_empty, raise_bad_rows
+from .._validation import (
+    check_customer_table,
+    check_not_empty,
+    raise_bad_rows,
+    validate_input,
+)
 from ..exceptions import InvalidDataError, InvalidParameterError
 from ._base import (
     TIME_UNITS,
@@ -371,8 +376,8 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
                        "have repeat purchases but a monetary_value of 0 (the mean value of "
                        "the repeat purchases must be positive)",
                        hint="Remove these customers or give their purchases a value.")
-        validate_data(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
-                      reset=reset, skip_check_array=True)
+        validate_input(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
+                       reset=reset, skip_check_array=True)
         clean = pd.DataFrame(arrays, index=frame.index)
         return (clean, arrays, sw) if fitting else (clean, arrays)
 
