@@ -67,14 +67,15 @@ class Run:
     def table(self) -> pd.DataFrame:
         return pd.read_csv(self.out, index_col="customer_id")
 
-    def assert_user_error(self, pattern):
+    def assert_user_error(self, pattern, *, out_existed=False):
         """Exit code 2, one line on stderr matching ``pattern``, no output written."""
         assert self.code == 2, self.stderr
         assert self.stderr.count("\n") == 1, self.stderr
         assert self.stderr.startswith("custseg segment: error: ")
         assert "Traceback" not in self.stderr
         assert re.search(pattern, self.stderr), self.stderr
-        assert not self.out.exists()
+        if not out_existed:
+            assert not self.out.exists()
 
     def assert_success(self, n_customers):
         assert self.code == 0, self.stderr
@@ -106,21 +107,12 @@ def no_temporary_files(folder):
 
 # ---- input files ----------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_job.py segment_transactions (_raise_all_dropped): a log with a header but no rows "
-    "is reported as \"cleaning dropped all 0 rows; 0 of them for missing customer id. Check "
-    "the customer id column. First 0 shown: | Empty DataFrame ...\" instead of saying that "
-    "the input has no rows"))
 def test_header_only(tmp_path, capsys):
     run = Run(tmp_path, capsys, "customer_id,date,amount\n")
     run.assert_user_error(r"no rows")
     assert "missing customer id" not in run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_io.py read_table: an empty (0-byte) CSV file makes the sniffing python parser raise "
-    "_csv.Error 'Could not determine delimiter', which is not caught: a traceback instead "
-    "of exit code 2 (catch csv.Error with the other parser errors)"))
 def test_zero_byte_file(tmp_path, capsys):
     Run(tmp_path, capsys, b"").assert_user_error(r"Cannot read .*log\.csv")
 
@@ -166,10 +158,6 @@ def test_named_column_absent(tmp_path, capsys, log):
                           r"input")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_job.py segment_transactions: without an amount column it sets monetary_value = 0 "
-    "and fits CLVEstimator, which rejects repeat customers with a monetary_value of 0, "
-    "so a log without amounts (documented as optional) always fails with exit code 2"))
 def test_no_amount_column(tmp_path, capsys, log):
     Run(tmp_path, capsys, log.drop(columns="amount")).assert_success(N_CUSTOMERS)
 
@@ -207,12 +195,6 @@ def test_day_first_dates_with_their_format(tmp_path, capsys, log, base_table):
     pd.testing.assert_frame_equal(run.assert_success(N_CUSTOMERS), base_table)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_job.py / cli.py: with day-first dates and no --date-format, pandas infers "
-    "month-first from the first date, clean_transactions drops every date whose day is "
-    "above 12 as bad_date (here about 60% of the rows) and reads the others with day and "
-    "month swapped, and 'custseg segment' exits 0 saying nothing: report the rows the "
-    "cleaning dropped on stderr (count and problem), or refuse when dates are dropped"))
 def test_day_first_dates_without_a_format(tmp_path, capsys, log):
     dates = pd.to_datetime(log["date"]).dt.strftime("%d/%m/%Y")
     run = Run(tmp_path, capsys, log.assign(date=dates))
@@ -250,13 +232,6 @@ def test_observation_end_before_every_date(tmp_path, capsys, log):
                           rf"{len(log)} of them for after observation end")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_job.py segment_transactions (holdout check): the calibration end is 75% of the way "
-    "from the first purchase to --observation-end; when the log stops long before that end "
-    "(an end date of 'today' for a log whose last purchase is months old) the holdout "
-    "window holds no transaction and calibration_holdout_split's EmptyDataError 'No "
-    "transaction in the holdout window' fails the whole job; skip the optional holdout "
-    "check instead"))
 def test_observation_end_long_after_the_last_purchase(tmp_path, capsys, log):
     Run(tmp_path, capsys, log, "--observation-end", "2022-06-30").assert_success(N_CUSTOMERS)
 
@@ -335,10 +310,6 @@ def test_single_customer(tmp_path, capsys, log):
                           r"customers")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "models/_clv.py CLVEstimator.fit (through _job.py): with no repeat customer the "
-    "error is 'The customer table has no rows.', which names no column; say that no "
-    "customer has a repeat purchase (column 'frequency')"))
 def test_one_transaction_in_total(tmp_path, capsys, log):
     run = Run(tmp_path, capsys, log.iloc[:1])
     run.assert_user_error(r"frequency|repeat purchase")
@@ -411,14 +382,14 @@ def test_report_is_the_input(capsys, input_file):
              input_file)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_io.py check_output_path / write_table: an output path that is an existing folder "
-    "('dir.csv') is accepted, the whole job runs, then os.replace raises "
-    "IsADirectoryError, which main() does not catch: a traceback instead of exit code 2 "
-    "(refuse a folder in check_output_path, before the job)"))
 def test_output_is_an_existing_folder(tmp_path, capsys, log):
     (tmp_path / "out.csv").mkdir()
-    Run(tmp_path, capsys, log).assert_user_error(r"folder|directory")
+    (tmp_path / "out.csv" / "kept.txt").write_text("untouched", encoding="utf-8")
+    run = Run(tmp_path, capsys, log)
+    run.assert_user_error(r"Output path '.*out\.csv' is an existing folder: give a file "
+                          r"name such as '.*customers\.csv'", out_existed=True)
+    assert [p.name for p in (tmp_path / "out.csv").iterdir()] == ["kept.txt"]
+    no_temporary_files(tmp_path)
 
 
 # ---- atomic outputs -------------------------------------------------------------------------
@@ -444,11 +415,6 @@ def test_failed_report_leaves_no_temporary_file(tmp_path, capsys, log, previous_
     no_temporary_files(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_job.py run_job: the customer table is written (os.replace onto --out) before the "
-    "report is built, so when the report step fails the job exits 2 but the previous "
-    "output has already been replaced by the new table; write both to temporary files "
-    "and rename them only once every step succeeded"))
 def test_failed_report_keeps_the_previous_output(tmp_path, capsys, log, previous_output,
                                                  monkeypatch):
     out, before = previous_output
@@ -488,12 +454,6 @@ def test_interrupted_job(tmp_path, capsys, log, previous_output, monkeypatch):
     no_temporary_files(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "report/_html.py build_report: the title holds the input file name; a name that is "
-    "not valid UTF-8 (a Latin-1 'café.csv' on Linux) decodes to a lone surrogate, "
-    "Path.write_text raises UnicodeEncodeError (a traceback, not exit code 2) and the "
-    "'report.html.partial' file is left behind (write the temporary file in a try/finally "
-    "and escape undecodable characters)"))
 def test_report_for_an_input_name_that_is_not_utf8(tmp_path, capsys, log, monkeypatch):
     # the sections are left out to keep the test fast: the failure is in writing the page
     monkeypatch.setattr("custseg.report._html._BUILDERS", {})

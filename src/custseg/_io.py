@@ -1,8 +1,13 @@
 """Reading and writing tables for the command line: CSV or Parquet by extension, atomic
-writes (temporary file then rename), and no output that overwrites an input."""
+writes (temporary files renamed once every output is complete), and no output that
+overwrites an input or a folder."""
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
+import lzma
 import os
 import tempfile
 from pathlib import Path
@@ -11,10 +16,14 @@ import pandas as pd
 
 from .exceptions import CustsegError
 
-__all__ = ["read_table", "write_table", "atomic_write_text", "check_output_path"]
+__all__ = ["read_table", "write_table", "atomic_write_text", "check_output_path",
+           "StagedOutputs"]
 
 _PARQUET = {".parquet", ".pq"}
 _CSV = {".csv", ".txt", ".tsv"}
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_SEPARATORS = ",;\t|"
+_SNIFF_BYTES = 64 * 1024
 
 
 def _kind(path: Path) -> str:
@@ -31,8 +40,82 @@ def _kind(path: Path) -> str:
     )
 
 
+def _head(path: Path) -> bytes | None:
+    """The first bytes of the (decompressed) file, or None when they cannot be had here."""
+    opener = _OPENERS.get(path.suffix.lower(), open if path.suffix.lower() not in
+                          {".zip", ".zst"} else None)
+    if opener is None:
+        return None
+    with opener(path, "rb") as f:
+        return f.read(_SNIFF_BYTES)
+
+
+def _separator(path: Path) -> str | None:
+    """The field separator among ``, ; tab |``, read from the head of the file.
+
+    Returns None when the head cannot be read here (zip and zstd archives: pandas then
+    sniffs it). Raises a CustsegError for an empty file.
+    """
+    if path.suffix.lower() == ".tsv" or (len(path.suffixes) > 1 and
+                                         path.suffixes[-2].lower() == ".tsv"):
+        return "\t"
+    head = _head(path)
+    if head is None:
+        return None
+    text = head.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        raise CustsegError(f"Cannot read '{path}' as csv: the file is empty.")
+    lines = text.splitlines()
+    if len(head) == _SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    sample = "\n".join(lines[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_SEPARATORS).delimiter
+    except csv.Error:
+        header = lines[0]
+        counts = {sep: header.count(sep) for sep in _SEPARATORS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet file one column at a time.
+
+    Each column is decoded and handed to pandas without a copy
+    (``to_pandas(self_destruct=True, split_blocks=True)``) and the buffers of the decoding
+    are given back before the next column, so the peak memory is the frame plus one
+    column's buffers instead of about twice the frame. The result equals
+    :func:`pandas.read_parquet` (dtypes from the pandas metadata, stored index restored).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pool = pa.default_memory_pool()
+    source = pq.ParquetFile(path)
+    meta = source.schema_arrow.pandas_metadata or {}
+    index_columns = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+    columns = {}
+    for name in source.schema_arrow.names:
+        if name in index_columns:
+            continue
+        table = source.read(columns=[name], use_pandas_metadata=False)
+        columns[name] = table.to_pandas(self_destruct=True, split_blocks=True).iloc[:, 0]
+        del table
+        pool.release_unused()
+    index = source.read(columns=[], use_pandas_metadata=True).to_pandas().index
+    frame = pd.DataFrame(columns, copy=False)
+    if len(index) == len(frame):
+        frame.index = index
+    return frame
+
+
 def read_table(path, *, dtype_backend: str | None = None) -> pd.DataFrame:
-    """Read a CSV (any encoding-safe UTF-8, ``,`` ``;`` or tab separated) or Parquet file."""
+    """Read a CSV (UTF-8, ``,`` ``;`` ``|`` or tab separated) or a Parquet file.
+
+    The separator of a CSV file is found from its first lines; the file is then read by
+    pandas' C parser. Unreadable files (empty, not UTF-8, malformed, not Parquet) raise
+    a CustsegError that names the file.
+    """
     path = Path(path)
     if not path.exists():
         raise CustsegError(f"Input file '{path}' does not exist.")
@@ -41,23 +124,32 @@ def read_table(path, *, dtype_backend: str | None = None) -> pd.DataFrame:
     kind = _kind(path)
     try:
         if kind == "parquet":
-            return pd.read_parquet(path)
-        sep = "\t" if path.suffix.lower() == ".tsv" else None
-        return pd.read_csv(path, sep=sep, engine="python" if sep is None else "c",
-                           encoding="utf-8-sig")
+            if dtype_backend is not None:
+                return pd.read_parquet(path, dtype_backend=dtype_backend)
+            return _read_parquet(path)
+        sep = _separator(path)
+        options = {} if dtype_backend is None else {"dtype_backend": dtype_backend}
+        if sep is None:
+            return pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig",
+                               **options)
+        return pd.read_csv(path, sep=sep, engine="c", encoding="utf-8-sig",
+                           low_memory=False, **options)
     except ImportError as exc:
         raise CustsegError(
             f"Reading '{path}' needs an optional package: {exc}. "
             "Install it with: pip install 'custseg[parquet]'."
         ) from exc
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
-            OSError, ValueError) as exc:
+            csv.Error, OSError, EOFError, ValueError) as exc:
+        if isinstance(exc, CustsegError):
+            raise
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CustsegError(f"Cannot read '{path}' as {kind}: {first_line}") from exc
 
 
 def check_output_path(out, inputs=()) -> Path:
-    """Refuse an output path that is one of the inputs (same file after resolving links)."""
+    """Refuse an output path that is one of the inputs (same file after resolving links),
+    an existing folder, or a path in a folder that does not exist."""
     out = Path(out)
     for inp in inputs:
         inp = Path(inp)
@@ -68,57 +160,117 @@ def check_output_path(out, inputs=()) -> Path:
                 f"Output path '{out}' is the input file: choose another output name "
                 "(custseg never overwrites its input)."
             )
+    if out.is_dir():
+        raise CustsegError(
+            f"Output path '{out}' is an existing folder: give a file name such as "
+            f"'{out / 'customers.csv'}'."
+        )
     if out.parent and not out.parent.exists():
         raise CustsegError(f"The folder of the output path '{out}' does not exist.")
     return out
 
 
-def _atomic(path: Path, write):
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                               dir=str(path.parent) if str(path.parent) else ".")
-    os.close(fd)
-    try:
-        write(tmp)
+class StagedOutputs:
+    """Write several outputs to temporary files and rename them all at the end.
+
+    ``stage(path)`` gives a hidden temporary file in the folder of ``path``; after every
+    output is written, ``commit()`` renames each onto its path (``os.replace``, atomic on
+    one file system). Leaving the ``with`` block without a commit (an error, an
+    interrupt) removes the temporary files and leaves the previous outputs untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with StagedOutputs() as staged:
+    ...     tmp = staged.stage(folder / "a.txt")
+    ...     _ = tmp.write_text("done")
+    ...     staged.commit()
+    >>> sorted(p.name for p in folder.iterdir())
+    ['a.txt']
+    """
+
+    def __init__(self):
+        self._staged: list[tuple[Path, Path]] = []
+
+    def stage(self, path) -> Path:
+        path = Path(path)
+        folder = path.parent if str(path.parent) else Path(".")
+        fd, tmp = tempfile.mkstemp(prefix=f".{_safe_name(path.name)}.", suffix=".tmp",
+                                   dir=folder)
+        os.close(fd)
+        self._staged.append((Path(tmp), path))
+        return Path(tmp)
+
+    def commit(self) -> None:
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
+        while self._staged:
+            tmp, path = self._staged[0]
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
+            os.replace(tmp, path)
+            self._staged.pop(0)
+
+    def discard(self) -> None:
+        while self._staged:
+            tmp, _ = self._staged.pop()
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.discard()
+        return False
+
+
+def _safe_name(name: str) -> str:
+    """A file name that the file system accepts back: undecodable bytes kept as they were
+    (``surrogateescape``), other lone surrogates escaped."""
+    try:
+        os.fsencode(name)
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+
+
+def _write_frame(frame: pd.DataFrame, tmp: Path, path: Path, kind: str, index: bool):
+    if kind == "parquet":
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            frame.to_parquet(tmp, index=index)
+        except ImportError as exc:
+            raise CustsegError(
+                f"Writing '{path}' needs an optional package: {exc}. "
+                "Install it with: pip install 'custseg[parquet]'."
+            ) from exc
+    else:
+        frame.to_csv(tmp, index=index, sep="\t" if path.suffix.lower() == ".tsv" else ",")
 
 
-def write_table(frame: pd.DataFrame, path, *, index: bool = True) -> Path:
-    """Write ``frame`` as CSV or Parquet (by extension) atomically."""
+def write_table(frame: pd.DataFrame, path, *, index: bool = True,
+                staged: StagedOutputs | None = None) -> Path:
+    """Write ``frame`` as CSV or Parquet (by extension) atomically.
+
+    With ``staged``, the table goes to a temporary file of ``staged`` and reaches
+    ``path`` only at ``staged.commit()``.
+    """
     path = Path(path)
     kind = _kind(path)
-
-    def write(tmp):
-        if kind == "parquet":
-            try:
-                frame.to_parquet(tmp, index=index)
-            except ImportError as exc:
-                raise CustsegError(
-                    f"Writing '{path}' needs an optional package: {exc}. "
-                    "Install it with: pip install 'custseg[parquet]'."
-                ) from exc
-        else:
-            frame.to_csv(tmp, index=index, sep="\t" if path.suffix.lower() == ".tsv" else ",")
-
-    _atomic(path, write)
+    if staged is not None:
+        _write_frame(frame, staged.stage(path), path, kind, index)
+        return path
+    with StagedOutputs() as own:
+        _write_frame(frame, own.stage(path), path, kind, index)
+        own.commit()
     return path
 
 
 def atomic_write_text(path, text: str) -> Path:
     path = Path(path)
-
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    _atomic(path, write)
+    with StagedOutputs() as staged:
+        staged.stage(path).write_text(text, encoding="utf-8")
+        staged.commit()
     return path

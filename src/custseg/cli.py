@@ -10,7 +10,9 @@ Commands
 ``custseg migrate BEFORE AFTER``
     migration matrix between two segmented outputs.
 
-User errors (a bad column, file or date) print one line and exit with code 2.
+User errors (a bad column, file or date) print one line and exit with code 2. A run that
+succeeds prints, on stderr, one note per thing the user should know: the rows the cleaning
+dropped (count per problem), columns left out, checks skipped.
 """
 
 from __future__ import annotations
@@ -47,7 +49,10 @@ def _add_job_options(p):
     p.add_argument("--customer-id", metavar="COL",
                    help="customer id column (default: guessed from common names)")
     p.add_argument("--date", metavar="COL", help="purchase date column (default: guessed)")
-    p.add_argument("--amount", metavar="COL", help="purchase amount column (default: guessed)")
+    p.add_argument("--amount", metavar="COL",
+                   help="purchase amount column (default: guessed; optional: without one "
+                        "the job leaves out spend and CLV and ranks value by expected "
+                        "purchases)")
     p.add_argument("--date-format", metavar="FMT",
                    help="strftime format of the dates, e.g. '%%d/%%m/%%Y' (default: inferred)")
     p.add_argument("--freq", choices=["D", "W", "M"], default=None,
@@ -119,7 +124,14 @@ def _cmd_segment(args) -> int:
     print(f"wrote {result.out} ({len(result.table)} customers)")
     if args.report:
         print(f"wrote {args.report}")
+    _print_notes("segment", result.notes)
     return 0
+
+
+def _print_notes(command: str, notes) -> None:
+    """What the user should know about a run that succeeded, one line each on stderr."""
+    for note in notes:
+        sys.stderr.write(f"custseg {command}: note: {_one_line(note)}\n")
 
 
 def _cmd_demo(args) -> int:
@@ -128,6 +140,7 @@ def _cmd_demo(args) -> int:
     result = run_demo(args.out_dir, progress=None if not args.no_progress else False)
     print(f"wrote {result.out} ({len(result.table)} customers)")
     print(f"wrote {result.report}")
+    _print_notes("demo", result.notes)
     return 0
 
 

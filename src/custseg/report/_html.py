@@ -334,6 +334,7 @@ class _Context:
         self.timings = timings
         self.unit = _time_unit(table, transaction_model)
         self._clv = None
+        self.notes: list[str] = []
 
     @property
     def has_rfm(self) -> bool:
@@ -357,6 +358,8 @@ class _Context:
 
 def _overview(ctx: _Context) -> str:
     table = ctx.table
+    notes = "".join(f'<div class="warning">{_esc(n[:1].upper() + n[1:])}</div>'
+                    for n in ctx.notes)
     cards = [("Customers", _number(len(table)))]
     if ctx.cleaning_report is not None:
         cards.append(("Transactions (after cleaning)",
@@ -400,7 +403,7 @@ def _overview(ctx: _Context) -> str:
     text = ("One row per customer: frequency counts repeat purchase periods, recency is the "
             "customer's age at the last repeat purchase and T the age at the end of the "
             f"observation period (in {_unit_name(ctx.unit)}).")
-    return _cards(cards) + _note(text)
+    return notes + _cards(cards) + _note(text)
 
 
 def _data_quality(ctx: _Context) -> str | None:
@@ -711,7 +714,7 @@ def build_report(path, *, table, cleaning_report=None, transaction_model=None,
                  spend_model=None, clv_model=None, segmenter=None, holdout_table=None,
                  label_columns=None, value_column=None,
                  title="Customer segmentation report", config=None, timings=None,
-                 value_matrix=None):
+                 value_matrix=None, notes=None):
     """Write one self-contained HTML report on a customer table and its models.
 
     Parameters
@@ -754,6 +757,9 @@ def build_report(path, *, table, cleaning_report=None, transaction_model=None,
     value_matrix : ValueMatrix, optional
         A fitted :class:`custseg.tiers.ValueMatrix` for the value matrix section; None
         fits ``ValueMatrix(x="frequency", y=value_column)`` on the table.
+    notes : sequence of str, optional
+        Sentences the reader must see first (columns left out, checks skipped, rows
+        dropped), shown at the top of the overview.
 
     Returns
     -------
@@ -768,7 +774,10 @@ def build_report(path, *, table, cleaning_report=None, transaction_model=None,
     base64 ``data:`` URIs and tables are escaped; the page loads nothing from the
     network. On load, a small inline script sets ``data-images-loaded`` and
     ``data-images-total`` on ``<body>``: the number of images that decoded and of all
-    images.
+    images. Characters that cannot be written in UTF-8 (the undecodable bytes of a file
+    name, which Python holds as lone surrogates) are shown as escapes such as ``\\xe9``.
+    The page is written to ``path + ".partial"`` and renamed onto ``path`` when complete;
+    the partial file is removed if writing fails.
 
     Examples
     --------
@@ -790,6 +799,7 @@ def build_report(path, *, table, cleaning_report=None, transaction_model=None,
     ctx = _Context(table, cleaning_report, transaction_model, spend_model, clv_model,
                    segmenter, holdout_table, label_columns, value_column, value_matrix,
                    config, timings)
+    ctx.notes = [str(n) for n in (notes or ())]
     sections = []
     for key, builder in _BUILDERS.items():
         try:
@@ -803,10 +813,31 @@ def build_report(path, *, table, cleaning_report=None, transaction_model=None,
             sections.append((key, REPORT_SECTIONS[key], body))
 
     path = Path(path)
+    page = _encodable(_page(_encodable(str(title)), sections))
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(_page(title, sections), encoding="utf-8")
-    partial.replace(path)  # readers never see a half-written report
+    try:
+        partial.write_text(page, encoding="utf-8")
+        partial.replace(path)  # readers never see a half-written report
+    finally:
+        if partial.exists():
+            partial.unlink()
     return path
+
+
+def _encodable(text: str) -> str:
+    """``text`` with what UTF-8 cannot encode escaped: undecodable bytes of a file name
+    (lone surrogates from ``surrogateescape``) become ``\\xe9``, other lone surrogates
+    ``\\ud800``."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _page(title: str, sections) -> str:
