@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from custseg.exceptions import CustsegError
+from custseg.exceptions import CustsegError, InvalidDataError
 from custseg.tiers import (
     STAGES,
     LifecycleStages,
@@ -222,3 +222,57 @@ def test_a_later_snapshot_may_have_more_columns(cdnow_summary):
         tierer.fit(before)
         assert "nps" not in tierer.feature_names_in_
         np.testing.assert_array_equal(tierer.predict(after), tierer.predict(before))
+
+
+@pytest.mark.parametrize("store", ["object", "str"])
+def test_numbers_stored_as_text_or_objects(estimator, snapshot, store):
+    """Numbers read from a CSV as text, or held as Python objects, tier as numbers; a
+    categorical text column compared with text ('region' of the rule tierer) still works."""
+    numbers = [c for c in snapshot.columns if c != "region"]
+    stored = snapshot.assign(**{c: snapshot[c].astype(store) for c in numbers})
+    fitted = clone(estimator).fit(snapshot)
+    labels = fitted.predict(snapshot)
+    np.testing.assert_array_equal(fitted.predict(stored), labels)
+    np.testing.assert_array_equal(clone(estimator).fit(stored).predict(snapshot), labels)
+
+
+@pytest.mark.parametrize("name", ["rules", "rfm", "lifecycle", "matrix"])
+def test_text_that_is_not_a_number_is_named(name, snapshot):
+    column = {"rules": "monetary_value", "rfm": "recency", "lifecycle": "T",
+              "matrix": "frequency"}[name]
+    stored = snapshot.assign(**{column: snapshot[column].astype(object)})
+    stored.loc[stored.index[[2, 5]], column] = ["12,5", "twelve"]
+    fitted = clone(DEFAULTS[name]).fit(snapshot)
+    pattern = (rf"Column '{column}': 2 of {len(snapshot)} rows are not numbers\. "
+               r"First 2 shown:(.|\n)*12,5(.|\n)*twelve")
+    with pytest.raises(CustsegError, match=pattern):
+        fitted.predict(stored)
+    with pytest.raises(CustsegError, match=pattern):
+        clone(DEFAULTS[name]).fit(stored)
+
+
+def test_a_duplicated_column_that_is_read_is_named(snapshot):
+    doubled = pd.concat([snapshot, snapshot[["monetary_value", "nps"]]], axis=1)
+    with pytest.raises(InvalidDataError, match=r"duplicate columns: 'monetary_value' "
+                                               r"\(2 times\)"):
+        ValueTiers().fit(doubled)
+    fitted = ValueTiers().fit(snapshot)
+    with pytest.raises(InvalidDataError, match=r"'monetary_value' \(2 times\)"):
+        fitted.predict(doubled)
+    # a duplicated column the tierer does not read is left alone
+    only_nps = pd.concat([snapshot, snapshot[["nps"]]], axis=1)
+    np.testing.assert_array_equal(fitted.predict(only_nps), fitted.predict(snapshot))
+
+
+@pytest.mark.parametrize("estimator", CHECKED[1:], ids=lambda e: type(e).__name__)
+def test_wrong_shapes_raise_invalid_data_errors(estimator):
+    X = np.abs(np.random.default_rng(0).normal(size=(40, 3)))
+    fitted = clone(estimator).fit(X)
+    with pytest.raises(InvalidDataError, match="X has 4 features, but .* is expecting 3"):
+        fitted.predict(np.hstack([X, X[:, :1]]))
+    with pytest.raises(InvalidDataError, match="Expected 2D array, got 1D array"):
+        clone(estimator).fit(X[:, 0])
+    from scipy import sparse
+
+    with pytest.raises(InvalidDataError, match="Sparse data was passed"):
+        clone(estimator).fit(sparse.csr_matrix(X))

@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.exceptions import CustsegError, InvalidParameterError, MissingColumnError
+from custseg.exceptions import (
+    CustsegError,
+    InvalidDataError,
+    InvalidParameterError,
+    MissingColumnError,
+)
 from custseg.tiers._expr import (
     Columns,
     compile_condition,
@@ -156,12 +161,45 @@ def test_bad_dict_or_type_conditions(cond, match):
     ("clv > 'EU'", "holds numbers and cannot be compared with the text"),
     ("frequency in ['a']", "holds numbers but the list holds text"),
     ("industry > 'retail'", "needs an ordered categorical"),
-    ("region + 1 > 2", "arithmetic needs numbers"),
+    ("industry + 1 > 2", "arithmetic needs numbers"),
+    ("region + 1 > 2", r"Column 'region': 4 of 5 rows are not numbers(.|\n)*EU"),
+    ("region >= 2", r"Column 'region': 4 of 5 rows are not numbers(.|\n)*APAC"),
     (lambda f: f["clv"].to_numpy()[:2] > 0, "gives 2 values for 5 rows"),
 ])
 def test_evaluation_errors_name_the_problem(frame, cond, match):
     with pytest.raises(CustsegError, match=match):
         ev(frame, cond)
+
+
+@pytest.mark.parametrize("store", ["object", "str"])
+@pytest.mark.parametrize("cond", [
+    "clv >= 500", "frequency - 1 >= 1", "-frequency < -2", "frequency in [0, 5]",
+    "clv > frequency * 100", "frequency * 100 < clv", "clv != 120 and notna(clv)",
+])
+def test_numbers_stored_as_text_or_objects_compare_as_numbers(frame, store, cond):
+    numbers = frame[["clv", "frequency"]]
+    stored = numbers.astype(store).where(numbers.notna(), None)
+    expected = ev(numbers, cond)
+    cols = Columns(stored)
+    np.testing.assert_array_equal(evaluate(compile_condition(cond), cols), expected)
+    if "clv" in cond:  # converted once, for every later reader
+        assert cols.get("clv").dtype == np.float64
+
+
+def test_text_that_is_not_a_number_names_the_rows(frame):
+    stored = frame.assign(clv=frame["clv"].astype(object))
+    stored.loc[[1, 3], "clv"] = ["n/a", "twelve"]
+    with pytest.raises(InvalidDataError, match=r"Column 'clv': 2 of 5 rows are not numbers\. "
+                                               r"First 2 shown:(.|\n)*n/a(.|\n)*twelve"):
+        ev(stored, "clv >= 100")
+
+
+def test_text_compared_with_text_stays_text(frame):
+    stored = frame.assign(code=["10", "9", "10", "x", None])
+    np.testing.assert_array_equal(ev(stored, "code == '10'"),
+                                  [True, False, True, False, False])
+    np.testing.assert_array_equal(ev(stored, "region in ['EU', 'US'] and flag == True"),
+                                  [True, False, True, False, False])
 
 
 def test_callable_reading_a_missing_column_names_it(frame):

@@ -24,7 +24,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from .._serialize import SerializableMixin
@@ -42,6 +42,7 @@ from ..report._profile import (
     _profile_frame,
     _resolve_value_column,
 )
+from ..tiers._base import validate_input
 from ._functions import _row_hash, _segment_names, _smallest_hashes, mean_silhouette
 
 __all__ = ["CustomerSegmenter"]
@@ -361,11 +362,11 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
             # the columns are checked and converted above: only the bookkeeping of
             # n_features_in_ and feature_names_in_ is left to scikit-learn
             named = reset or hasattr(self, "feature_names_in_")
-            validate_data(self, frame if named else frame.to_numpy(copy=False), reset=reset,
-                          skip_check_array=True)
+            validate_input(self, frame if named else frame.to_numpy(copy=False), reset=reset,
+                           skip_check_array=True)
             return None, names, columns
-        data = validate_data(self, X, reset=reset, dtype=np.float64, order="C",
-                             ensure_all_finite=False)
+        data = validate_input(self, X, reset=reset, dtype=np.float64, order="C",
+                              ensure_all_finite=False)
         if reset:
             names = self._fit_feature_names(X)
             if names is None:

@@ -15,10 +15,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._set_output import _get_output_config
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .._serialize import SerializableMixin
-from .._validation import check_columns, raise_bad_rows
+from .._validation import (
+    check_columns,
+    check_unique_columns,
+    raise_bad_rows,
+)
+from .._validation import validate_input as _validate_input
 from ..exceptions import EmptyDataError, InvalidDataError, InvalidParameterError
 from ._expr import (
     Columns,
@@ -30,6 +35,22 @@ from ._expr import (
 )
 
 __all__ = ["RuleTierer", "apply_rules", "quantile_edges", "pareto_edges"]
+
+
+class _InvalidDataTypeError(InvalidDataError, TypeError):
+    """A value of the wrong type (a dict in an object array): an
+    :class:`InvalidDataError` that is also the ``TypeError`` scikit-learn raises there."""
+
+
+def validate_input(estimator, X, **kwargs):
+    """:func:`custseg._validation.validate_input`, whose errors about values of the wrong
+    type stay ``TypeError`` as well (as scikit-learn's ``check_dtype_object`` expects)."""
+    try:
+        return _validate_input(estimator, X, **kwargs)
+    except InvalidDataError as exc:
+        if isinstance(exc.__cause__, TypeError) and not isinstance(exc, TypeError):
+            raise _InvalidDataTypeError(str(exc)) from exc.__cause__
+        raise
 
 
 # ------------------------------------------------------------------ pure functions
@@ -284,25 +305,29 @@ class BaseTierer(SerializableMixin, TransformerMixin, BaseEstimator):
 
     def _prepare(self, X, *, reset: bool) -> Columns:
         if isinstance(X, pd.DataFrame):
+            needed = self._input_columns()
+            # a column read twice (pandas.concat of two tables) would be a table, not a
+            # column: name it before anything reads it
+            check_unique_columns(X, [c for c in needed if isinstance(c, str)],
+                                 what=f"input of {type(self).__name__}")
             cols = Columns(X)
             # before scikit-learn's feature-name check: this one names the missing
             # column and suggests close matches
             self._check_present(cols)
             # a tierer that knows the columns it reads records (and later checks) only
             # those, so a customer table may gain other columns between snapshots
-            needed = self._input_columns()
             if needed and all(isinstance(c, str) for c in needed) and not self._opaque():
                 read = [c for c in X.columns if c in set(needed)]  # the frame's order
-                validate_data(self, X.loc[:, read], skip_check_array=True, reset=reset)
+                validate_input(self, X.loc[:, read], skip_check_array=True, reset=reset)
             else:
-                validate_data(self, X, skip_check_array=True, reset=reset)
+                validate_input(self, X, skip_check_array=True, reset=reset)
             if X.shape[1] == 0:
                 raise InvalidDataError(
                     f"The input has 0 feature(s) (shape=({len(X)}, 0)); a minimum of 1 "
                     "is required.")
         else:
-            arr = validate_data(self, X, reset=reset, dtype="numeric",
-                                ensure_all_finite=False)
+            arr = validate_input(self, X, reset=reset, dtype="numeric",
+                                 ensure_all_finite=False)
             cols = Columns.from_array(arr, self._array_names(arr.shape[1]))
             self._check_present(cols)
         if cols.n == 0:

@@ -36,6 +36,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from .._validation import raise_bad_rows
 from ..exceptions import InvalidParameterError
 
 __all__ = ["compile_condition", "condition_columns", "condition_text", "Columns",
@@ -342,6 +343,37 @@ class Columns:
         self._cache[name] = value
         return value
 
+    def label(self, name) -> str:
+        """The column's name as text (its name for an integer position)."""
+        if isinstance(name, (int, np.integer)) and name not in self.names:
+            pos = self._position(name)
+            if pos is not None:
+                return str(self.names[pos])
+        return str(name)
+
+    def numeric(self, name, *, hint: str = "") -> np.ndarray:
+        """The column as numbers.
+
+        Numeric columns come back as they are. A column of numbers stored as text or as
+        Python objects (``"12.5"``, ``Decimal("3")``) is converted with
+        :func:`pandas.to_numeric` into float64 (missing values become NaN) and the
+        conversion replaces the column for every later reader, so that the rules compare
+        numbers. Rows that hold something else than a number or a missing value raise an
+        :class:`~custseg.exceptions.InvalidDataError` naming the column, their count and
+        up to five of them.
+        """
+        value = self.get(name)
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            return value
+        series = self.series(name)
+        converted = pd.to_numeric(series, errors="coerce")
+        bad = converted.isna().to_numpy(dtype=bool) & series.notna().to_numpy(dtype=bool)
+        raise_bad_rows(self.frame, bad, self.label(name), "are not numbers", hint=hint)
+        value = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+        self._cache[name] = value
+        self._cache.pop(("missing", name), None)
+        return value
+
     def missing(self, name) -> np.ndarray:
         """Boolean mask of missing values (NaN, None, NaT) of a column."""
         key = ("missing", name)
@@ -423,15 +455,46 @@ def _value(node, cols: Columns, memo: dict, text: str):
         return node[1]
     elif kind == "arith":
         left, right = _value(node[2], cols, memo, text), _value(node[3], cols, memo, text)
-        left, right = _numeric(left, node[2], text), _numeric(right, node[3], text)
+        left = _numeric(_as_numbers(left, node[2], cols, memo), node[2], text)
+        right = _numeric(_as_numbers(right, node[3], cols, memo), node[3], text)
         with np.errstate(divide="ignore", invalid="ignore"):
             result = _NUMPY_ARITH[node[1]](left, right)
     elif kind == "neg":
-        result = np.negative(_numeric(_value(node[1], cols, memo, text), node[1], text))
+        inner = _as_numbers(_value(node[1], cols, memo, text), node[1], cols, memo)
+        result = np.negative(_numeric(inner, node[1], text))
     else:
         result = _mask(node, cols, memo, text)
     memo[node] = result
     return result
+
+
+def _is_text(value) -> bool:
+    """A column of text or Python objects (not categorical, not dates)."""
+    return isinstance(value, pd.Series) and (
+        value.dtype == object or pd.api.types.is_string_dtype(value.dtype))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
+
+
+def _as_numbers(value, node, cols: Columns, memo: dict):
+    """A column of numbers stored as text or objects, converted once (see
+    :meth:`Columns.numeric`); anything else unchanged."""
+    if node[0] != "col" or not _is_text(value):
+        return value
+    value = cols.numeric(node[1], hint="The condition uses this column as numbers.")
+    memo[node] = value
+    return value
+
+
+def _numbers_wanted(other, op: str) -> bool:
+    """Whether a comparison with ``other`` treats the column as numbers."""
+    if op in ("in", "not in"):
+        return bool(other) and all(_is_number(v) for v in other)
+    if isinstance(other, np.ndarray):
+        return other.dtype.kind in "iuf"
+    return _is_number(other)
 
 
 def _numeric(value, node, text):
@@ -498,6 +561,11 @@ def _mask(node, cols: Columns, memo: dict, text: str) -> np.ndarray:
     if kind == "cmp":
         left = _value(node[2], cols, memo, text)
         right = _value(node[3], cols, memo, text)
+        # a column of numbers stored as text, compared with numbers: compare numbers
+        if _numbers_wanted(right, node[1]):
+            left = _as_numbers(left, node[2], cols, memo)
+        if node[1] not in ("in", "not in") and _numbers_wanted(left, node[1]):
+            right = _as_numbers(right, node[3], cols, memo)
         return _as_mask(_compare(node[1], left, right, node[2], node[3], text), n, text)
     if kind in ("and", "or"):
         combine = np.logical_and if kind == "and" else np.logical_or

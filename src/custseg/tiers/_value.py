@@ -27,18 +27,8 @@ def numeric_column(cols: Columns, name, what: str, *, nonnegative: bool = False,
     """A numeric column (integers stay integers), raising (column, count, examples) on
     text, NaN or infinite values (NaN allowed with ``allow_nan``) and, with
     ``nonnegative``, negative values."""
-    value = cols.get(name)
-    label = str(cols.names[name] if isinstance(name, (int, np.integer))
-                and name not in cols.names else name)
-    if not (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"):
-        import pandas as pd
-
-        series = cols.series(name)
-        converted = pd.to_numeric(series, errors="coerce")
-        bad = converted.isna().to_numpy() & series.notna().to_numpy()
-        raise_bad_rows(cols.frame, bad, label, "are not numbers",
-                       hint=f"{what} needs numbers in this column.")
-        value = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+    label = cols.label(name)
+    value = cols.numeric(name, hint=f"{what} needs numbers in this column.")
     if value.dtype.kind == "f":
         finite = np.isfinite(value)
         if not finite.all():
