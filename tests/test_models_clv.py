@@ -559,3 +559,16 @@ def test_discrete_time_model_is_rejected(small):
 
     with pytest.raises(InvalidParameterError, match="needs a continuous-time"):
         CLVEstimator(BetaGeoBetaBinom()).fit(small)
+
+
+def test_fit_without_any_repeat_customer_names_frequency(small):
+    from custseg.exceptions import CustsegError, EmptyDataError
+
+    none = small.assign(frequency=0.0, recency=0.0, monetary_value=0.0)
+    with pytest.raises(EmptyDataError, match=rf"Column 'frequency': no customer has a "
+                                             rf"repeat purchase .* in {len(small)} rows"):
+        CLVEstimator().fit(none)
+    # repeat customers that all have a zero weight count as none
+    weights = (small["frequency"] == 0).astype(float)
+    with pytest.raises(CustsegError, match="no customer has a repeat purchase"):
+        CLVEstimator().fit(small, sample_weight=weights)

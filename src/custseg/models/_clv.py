@@ -33,7 +33,7 @@ from .._validation import (
     raise_bad_rows,
     validate_input,
 )
-from ..exceptions import InvalidDataError, InvalidParameterError
+from ..exceptions import EmptyDataError, InvalidDataError, InvalidParameterError
 from ._base import (
     TIME_UNITS,
     BaseTransactionModel,
@@ -422,6 +422,12 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        EmptyDataError
+            When no customer with a positive weight has a repeat purchase: the spend
+            model has nothing to learn from (the message names column ``frequency``).
         """
         from ._bgnbd import BetaGeo
         from ._gammagamma import GammaGamma
@@ -437,10 +443,16 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         periods_per_horizon_unit(unit, self.horizon_unit, self.lifetimes_compat)  # checks
         frame, arrays, sw = self._validate_X(X, reset=True, sample_weight=sample_weight,
                                              fitting=True)
+        repeat = arrays["frequency"] > 0
+        if not np.any(repeat & (sw > 0)):
+            raise EmptyDataError(
+                f"Column 'frequency': no customer has a repeat purchase (frequency > 0) "
+                f"with a positive weight, in {len(frame)} rows; the spend model "
+                f"({type(spend).__name__}) learns the value of a purchase from repeat "
+                "customers, so a CLV needs at least one.")
         if transaction.time_unit is None:
             transaction.set_params(time_unit=unit)
         transaction.fit(frame[["frequency", "recency", "T"]], sample_weight=sw)
-        repeat = arrays["frequency"] > 0
         spend.fit(frame.loc[repeat, ["frequency", "monetary_value"]],
                   sample_weight=sw[repeat])
         self.transaction_model_ = transaction
