@@ -366,6 +366,10 @@ def test_degenerate_table_warns_and_returns_finite():
     assert np.all(np.isfinite(model.predict(X)))
     assert np.all(np.isfinite(model.probability_alive(X)))
     assert not np.any(np.isnan(model.stderr_))
+    assert not np.any(np.isnan(model.covariance_log_.to_numpy()))
+    assert np.isinf(np.diag(model.covariance_log_)).any()  # unidentified: infinite
+    restored = BetaGeo.from_dict(model.to_dict())
+    pd.testing.assert_frame_equal(restored.covariance_log_, model.covariance_log_)
 
 
 @pytest.mark.parametrize("model", ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD",
@@ -395,3 +399,44 @@ def test_wrong_shapes_raise_invalid_data_error(model, cdnow_summary):
         est.fit(frame)
     with pytest.raises(InvalidDataError, match="duplicate columns: 'recency' \\(2 times\\)"):
         est.predict(pd.concat([frame, frame[["recency"]]], axis=1))
+
+
+@pytest.mark.parametrize("model", ["BetaGeo", "ModifiedBetaGeo", "BetaGeoBetaBinom"])
+def test_covariance_log_is_the_inverse_observed_information(model, cdnow_summary,
+                                                            donations):
+    """covariance_log_ is the inverse of the Hessian of the total negative
+    log-likelihood in log-parameters (central differences of score_samples here), and
+    covariance_ is its delta-method image; both round-trip through to_dict."""
+    import json
+
+    import custseg.models
+
+    if model == "BetaGeoBetaBinom":
+        est = custseg.models.BetaGeoBetaBinom(weights_column="weights").fit(donations)
+        X, w = donations, donations["weights"].to_numpy(float)
+    else:
+        est = getattr(custseg.models, model)().fit(cdnow_summary)
+        X, w = cdnow_summary, np.ones(len(cdnow_summary))
+    u0 = np.log(est.params_.to_numpy())
+    names = list(est.params_.index)
+    probe = est.__class__.from_dict(est.to_dict())
+
+    def nll(u):
+        probe.params_ = pd.Series(np.exp(u), index=names, name="coef")
+        return -float(np.dot(w, probe.score_samples(X)))
+
+    k, h = len(u0), 1e-4
+    H = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            ei, ej = np.eye(k)[i] * h, np.eye(k)[j] * h
+            H[i, j] = (nll(u0 + ei + ej) - nll(u0 + ei - ej) - nll(u0 - ei + ej)
+                       + nll(u0 - ei - ej)) / (4 * h * h)
+    cov_log = est.covariance_log_
+    assert list(cov_log.index) == list(cov_log.columns) == names
+    np.testing.assert_allclose(cov_log.to_numpy(), np.linalg.inv(H), rtol=2e-3, atol=1e-9)
+    theta = est.params_.to_numpy()
+    np.testing.assert_allclose(est.covariance_.to_numpy(),
+                               cov_log.to_numpy() * np.outer(theta, theta), rtol=1e-12)
+    restored = type(est).from_dict(json.loads(json.dumps(est.to_dict())))
+    pd.testing.assert_frame_equal(restored.covariance_log_, cov_log)

@@ -1066,6 +1066,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         self.params_ = pd.Series(result.params, index=names, name="coef")
         self.stderr_ = pd.Series(np.sqrt(np.diag(result.cov)), index=names, name="se")
         self.covariance_ = pd.DataFrame(result.cov, index=names, columns=names)
+        self.covariance_log_ = pd.DataFrame(result.cov_log, index=names, columns=names)
         if has_grad:  # usually cheaper than the per-row log-likelihood
             self.loglik_ = float(self._loglik_grad(result.params, fit_data, weights)[0])
         else:

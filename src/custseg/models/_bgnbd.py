@@ -415,7 +415,14 @@ class BetaGeo(_BGFamily):
     stderr_ : Series
         Standard errors from the observed information (delta method).
     covariance_ : DataFrame
-        Covariance matrix of the estimates.
+        Covariance matrix of the estimates (delta method,
+        ``diag(params_) @ covariance_log_ @ diag(params_)``).
+    covariance_log_ : DataFrame
+        Covariance matrix of the log-parameters, the space the optimiser works in: the
+        inverse observed information (the Hessian of the total negative
+        log-likelihood, penalised when ``penalizer > 0``, in ``log(params_)``). The
+        asymptotic law of the estimates is log-normal with this covariance; ``inf`` rows
+        and columns for parameters the data do not identify.
     loglik_ : float
         Total log-likelihood of the training table at ``params_``.
     converged_ : bool
