@@ -210,13 +210,6 @@ def test_renamed_column_suggests_the_close_name(name):
                               rf"'{column}' \(did you mean '{column}_'[,?]")
 
 
-_TEXT_NUMBERS_BUG = pytest.mark.xfail(strict=True, reason=(
-    "tiers/_expr.py (rule evaluation): a column of numbers stored as Python objects or as "
-    "text is compared or subtracted raw, so the tierer raises InvalidParameterError "
-    "\"Condition 'T - recency ...': arithmetic needs numbers\" / \"cannot compare ... dtype=str"
-    "\" (blaming the condition, without the column's row count or examples) where the "
-    "models and the segmenter read the same table; convert such columns with "
-    "pandas.to_numeric first and report unconvertible rows as InvalidDataError"))
 # ---- values ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", NAMES)
@@ -249,8 +242,7 @@ def test_infinite_value(name, value):
                               rf"infinite|negative)")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_TEXT_NUMBERS_BUG)
-                                  if n == "RuleTierer" else n for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_text_in_a_numeric_column(name):
     column = SPECS[name].column
     X = corrupt(table_for(name), column, "twelve")
@@ -259,13 +251,7 @@ def test_text_in_a_numeric_column(name):
                               rf"First 1 shown:\n(.|\n)*twelve")
 
 
-_OBJECT_BROKEN = {"RFMScorer", "RFMSegmenter", "LifecycleStages"}
-_TEXT_BROKEN = {"ValueTiers", "RFMScorer", "RFMSegmenter", "LifecycleStages", "ValueMatrix",
-                "SatisfactionTiers", "RuleTierer"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_TEXT_NUMBERS_BUG)
-                                  if n in _OBJECT_BROKEN else n for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_numbers_stored_as_python_objects(name):
     X = table_for(name)
     as_objects = X.astype(object)
@@ -274,8 +260,7 @@ def test_numbers_stored_as_python_objects(name):
     np.testing.assert_array_equal(fit(make(name), as_objects).predict(X), expected)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_TEXT_NUMBERS_BUG)
-                                  if n in _TEXT_BROKEN else n for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_numbers_stored_as_text(name):
     X = table_for(name)
     as_text = X.astype(str)
@@ -350,13 +335,6 @@ def test_unfitted_estimator(name):
             getattr(est, method)(X)
 
 
-_FEATURE_COUNT_BUG = pytest.mark.xfail(strict=True, reason=(
-    "models/_base.py, _gammagamma.py, _clv.py, _churn.py, tiers/_base.py, "
-    "cluster/_segmenter.py: the feature-count check is scikit-learn's validate_data, "
-    "which raises a plain ValueError 'X has 5 features, but X is expecting 4 features as "
-    "input' (and 'Expected 2D array' for 1-d input), not a CustsegError; wrap it so that "
-    "it raises InvalidDataError (a ValueError, so scikit-learn's checks still pass)"))
-
 
 _FITTED_ON_ARRAYS = {}
 
@@ -380,8 +358,7 @@ def _array(name, n_columns):
 ARRAY_READERS = [n for n in NAMES if n not in ("HoldoutChurnClassifier", "RuleTierer")]
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_FEATURE_COUNT_BUG)
-                                  for n in ARRAY_READERS])
+@pytest.mark.parametrize("name", ARRAY_READERS)
 def test_one_feature_more_at_predict(name):
     width = len(SPECS[name].reads)
     est = fitted_on_array(name)
@@ -389,10 +366,7 @@ def test_one_feature_more_at_predict(name):
         est.predict(_array(name, width + 1))
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_FEATURE_COUNT_BUG) if n not in (
-    "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "BetaGeoBetaBinom", "GammaGamma",
-    "CLVEstimator", "ChurnEstimator") else n for n in ARRAY_READERS
-    if len(SPECS[n].reads) > 1])
+@pytest.mark.parametrize("name", [n for n in ARRAY_READERS if len(SPECS[n].reads) > 1])
 def test_one_feature_fewer_at_predict(name):
     width = len(SPECS[name].reads)
     est = fitted_on_array(name)
@@ -400,9 +374,7 @@ def test_one_feature_fewer_at_predict(name):
         est.predict(_array(name, width - 1))
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_FEATURE_COUNT_BUG)
-                                  if n not in MODELS else n for n in NAMES
-                                  if n != "HoldoutChurnClassifier"])
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "HoldoutChurnClassifier"])
 def test_one_dimensional_input(name):
     X = table_for(name)[SPECS[name].column]
     with pytest.raises(CustsegError, match=r"shape|2-dimensional|1-d|one column"):
@@ -411,21 +383,13 @@ def test_one_dimensional_input(name):
         fitted(name).predict(X)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_FEATURE_COUNT_BUG)
-                                  if n not in MODELS else n for n in NAMES
-                                  if n != "HoldoutChurnClassifier"])
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "HoldoutChurnClassifier"])
 def test_sparse_input(name):
     X = sparse.csr_matrix(_array(name, len(SPECS[name].reads)))
     with pytest.raises(CustsegError, match=r"(?i)sparse"):
         fit(make(name), X)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_validation.py check_columns / as_customer_frame: a table with two columns of the "
-    "same required name (as pd.concat of two tables gives) is not detected; frame[col] "
-    "is then a DataFrame and the models and the segmenter fail with AttributeError "
-    "\"'DataFrame' object has no attribute 'dtype'\" and the tierers with narwhals' "
-    "DuplicateError; raise an InvalidDataError naming the duplicated column"))
 @pytest.mark.parametrize("name", NAMES)
 def test_duplicated_column_names(name):
     X = table_for(name)
@@ -473,11 +437,6 @@ def test_hundred_thousand_identical_customers(name):
 
 # ---- model-specific ------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "models/_clv.py CLVEstimator.fit: when no customer has a repeat purchase it passes an "
-    "empty table to the spend model, whose error is 'The customer table has no rows.' "
-    "(no column, no count); GammaGamma alone says \"Column 'frequency': no customer has a "
-    "repeat purchase\": check before subsetting and name the frequency column"))
 def test_clv_without_any_repeat_customer():
     X = table_for("CLVEstimator").assign(frequency=0.0, recency=0.0, monetary_value=0.0)
     with pytest.raises(EmptyDataError, match=r"Column 'frequency'.*repeat purchase"):
