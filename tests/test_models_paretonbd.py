@@ -18,9 +18,6 @@ from custseg.exceptions import CustsegError, InvalidDataError, MissingColumnErro
 from custseg.models._base import CustomerArrays
 from custseg.models._paretonbd import (
     ParetoNBD,
-    _log_s_quad,
-    _log_s_series,
-    log_s,
     paretonbd_expected_purchases,
     paretonbd_expected_purchases_new_customer,
     paretonbd_loglik,
@@ -29,6 +26,7 @@ from custseg.models._paretonbd import (
     paretonbd_purchase_probability,
     paretonbd_sample,
 )
+from custseg.models._paretonbd_likelihood import _log_s_quad, _log_s_series, log_s
 
 #: Fader & Hardie's estimates on the CDNOW calibration period, in weeks (note 009/008)
 PAPER = {"r": 0.5533, "alpha": 10.5775, "s": 0.6062, "beta": 11.6677}
