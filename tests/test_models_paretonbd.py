@@ -2,6 +2,7 @@
 gradient, predictions, simulation and the estimator contract."""
 
 import json
+import math
 import pickle
 import warnings
 
@@ -272,6 +273,10 @@ def test_no_nan_or_inf_at_the_extremes(log_params):
     assert np.all(np.isfinite(ll)) and np.all(np.isfinite(grad))
     assert np.all((alive >= 0) & (alive <= 1))
     assert np.all(np.isfinite(expected)) and np.all(expected >= 0)
+    n = np.arange(4)[:, None]
+    probs = paretonbd_purchase_probability(params, n, 52.0, x, t_x, T)
+    assert np.all((probs >= 0) & (probs <= 1))
+    assert np.all(probs.sum(axis=0) <= 1.0 + 1e-12)
 
 
 def test_extreme_histories_have_sensible_values():
@@ -297,6 +302,24 @@ def test_purchase_probability_is_a_distribution_with_the_right_mean(cdnow_summar
     np.testing.assert_allclose((n * probs).sum(axis=0),
                                paretonbd_expected_purchases(PARAMS, 26.0, x, t_x, T),
                                rtol=1e-8)
+
+
+@pytest.mark.parametrize("params, row, t", [
+    (PARAMS, (2.0, 30.4, 38.9), 5.0),
+    (PARAMS, (0.0, 0.0, 38.9), 26.0),
+    ((1.0, 1.0, np.exp(13.0), np.e), (1.0, 1e-3, 1e-3), 52.0),  # dies within days
+    ((0.5, 2.0, 50.0, 1.0), (5.0, 10.0, 10.0), 26.0),
+])
+def test_no_purchase_probability_is_the_complement_of_the_others(params, row, t):
+    """P(0) is computed from the probability of at least one purchase where it is the
+    likely outcome; that small complement must equal the sum of P(n >= 1), each from its
+    own integral, to the accuracy of the quadrature, and P(0) must not exceed 1."""
+    n = np.arange(400)
+    probs = paretonbd_purchase_probability(params, n, t, *row)
+    assert probs[0] > 0.5 and probs[0] <= 1.0
+    tail = math.fsum(probs[1:])
+    assert probs[-1] < 1e-20 * tail  # the sum over n < 400 holds all the mass
+    np.testing.assert_allclose(1.0 - probs[0], tail, rtol=1e-9)
 
 
 def test_new_customer_probability_and_expectation_agree():

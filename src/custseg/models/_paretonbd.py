@@ -124,22 +124,68 @@ def paretonbd_expected_purchases_new_customer(params, t):
 
 
 def _log_death_integral(n, t, rx, a_T, b_T, s):
-    """``log int_0^t tau^n (a_T+tau)^-(rx+n) (b_T+tau)^-(s+1) dtau`` by quadrature in
-    ``u = log tau``, where the integrand is log-concave."""
+    """``log int_0^t tau^n (1 + tau/a_T)^-(rx+n) (1 + tau/b_T)^-(s+1) dtau`` by quadrature
+    in ``u = log tau``, where the integrand is log-concave.
+
+    The powers of ``a_T`` and ``b_T`` are divided out of the integrand: with a huge
+    ``s`` they would be large terms cancelling in the logarithm of the result.
+    """
     out = np.empty(len(rx))
     for start in range(0, len(rx), _QUAD_CHUNK):
         sl = slice(start, start + _QUAD_CHUNK)
         N, RX, LA, LB = (v[sl][:, None] for v in (n, rx, np.log(a_T), np.log(b_T)))
 
         def h(u, N=N, RX=RX, LA=LA, LB=LB):
-            return ((N + 1.0) * u - (RX + N) * (LA + _softplus(u - LA))
-                    - (s + 1.0) * (LB + _softplus(u - LB)))
+            return (N + 1.0) * u - (RX + N) * _softplus(u - LA) - (s + 1.0) * _softplus(u - LB)
 
         def dh(u, N=N, RX=RX, LA=LA, LB=LB):
             return ((N + 1.0) - (RX + N) * _expit(u - LA) - (s + 1.0) * _expit(u - LB))
 
         la, lb = LA[:, 0], LB[:, 0]
         bend = np.log(np.maximum(np.maximum(RX[:, 0] + N[:, 0], s + 1.0), 1.0)) + 36.0
+        nodes, logw = _log_concave_rule(h, dh, np.full(la.shape, -np.inf),
+                                        np.log(t[sl]), np.minimum(la, lb) - bend,
+                                        np.maximum(la, lb) + bend)
+        out[sl] = _logsumexp_rows(logw + h(nodes))
+    return out
+
+
+def _log1mexp(y):
+    """``log(1 - e^-y)`` for ``y >= 0`` (Maechler 2012: ``log(-expm1(-y))`` for small
+    ``y``, ``log1p(-exp(-y))`` for large)."""
+    with np.errstate(divide="ignore"):
+        small = y < np.log(2.0)
+        return np.where(small, np.log(-np.expm1(-np.where(small, y, 1.0))),
+                        np.log1p(-np.exp(-np.where(small, 1.0, y))))
+
+
+def _log_purchase_integral(t, rx, a_T, b_T, s):
+    r"""``log int_0^t (s/b_T) (1 + tau/b_T)^-(s+1) [1 - (1 + tau/a_T)^-rx] dtau``: the
+    probability of dying at ``tau < t`` after at least one purchase, by quadrature in
+    ``u = log tau``.
+
+    The integrand is log-concave in ``u``: ``log(1 - (1 + e^v)^-rx)`` is the log of the
+    distribution function of a log-concave density (``rx e^v (1+e^v)^-(rx+1)``), hence
+    concave, and the other factors are ``u - (s+1) log(1 + e^u / b_T)``.
+    """
+    out = np.empty(len(rx))
+    log_s = np.log(s)
+    for start in range(0, len(rx), _QUAD_CHUNK):
+        sl = slice(start, start + _QUAD_CHUNK)
+        RX, LA, LB = (v[sl][:, None] for v in (rx, np.log(a_T), np.log(b_T)))
+
+        def h(u, RX=RX, LA=LA, LB=LB):
+            return (u + log_s - LB - (s + 1.0) * _softplus(u - LB)
+                    + _log1mexp(RX * _softplus(u - LA)))
+
+        def dh(u, RX=RX, LA=LA, LB=LB):
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                bought = RX * _expit(u - LA) / np.expm1(RX * _softplus(u - LA))
+            return 1.0 - (s + 1.0) * _expit(u - LB) + np.where(np.isfinite(bought),
+                                                                 bought, 1.0)
+
+        la, lb = LA[:, 0], LB[:, 0]
+        bend = np.log(np.maximum(np.maximum(RX[:, 0], s + 1.0), 1.0)) + 36.0
         nodes, logw = _log_concave_rule(h, dh, np.full(la.shape, -np.inf),
                                         np.log(t[sl]), np.minimum(la, lb) - bend,
                                         np.maximum(la, lb) + bend)
@@ -164,6 +210,7 @@ def paretonbd_purchase_probability(params, n, t, x, t_x, T):
     Returns
     -------
     ndarray
+        Probabilities in ``[0, 1]``; over ``n = 0, 1, ...`` they sum to 1.
 
     Notes
     -----
@@ -181,7 +228,20 @@ def paretonbd_purchase_probability(params, n, t, x, t_x, T):
     the quantity of Fader & Hardie's note on the conditional pmf (2006, eq. 16), whose
     closed form subtracts nearly equal sums; the integral is computed instead by
     Gauss-Legendre quadrature on level-set panels of its log-concave integrand (relative
-    accuracy about 1e-12). At ``x = t_x = T = 0`` it is the probability for a new customer.
+    accuracy about 1e-12), with the powers of ``alpha_T`` and ``beta_T`` divided into it
+    so that no large terms cancel in the logarithm. Where no purchase is the likely
+    outcome, ``P(0)`` is computed from its complement,
+
+    .. math::
+        1 - P(0) = P_a \Big[\Big(\frac{\beta_T}{\beta_T+t}\Big)^s
+            \Big(1 - \Big(\frac{\alpha_T}{\alpha_T+t}\Big)^{r+x}\Big)
+          + \int_0^t \frac{s\,\beta_T^s}{(\beta_T+\tau)^{s+1}}
+            \Big(1 - \Big(\frac{\alpha_T}{\alpha_T+\tau}\Big)^{r+x}\Big) d\tau\Big],
+
+    the probability of at least one purchase (alive throughout, or dying after ``tau``),
+    also a log-concave integrand; so ``P(0)`` never exceeds 1 even when ``1 - P(0)`` is
+    tiny (a huge drop-out rate). At ``x = t_x = T = 0`` it is the probability for a new
+    customer.
 
     References
     ----------
@@ -210,15 +270,26 @@ def paretonbd_purchase_probability(params, n, t, x, t_x, T):
         ni, ti, rxi, ai, bi = n[i], t[i], rx[i], a_T[i], b_T[i]
         log_nb_coef = (special.gammaln(rxi + ni) - special.gammaln(rxi)
                        - special.gammaln(ni + 1.0))
-        log_alive_all = (s * (np.log(bi) - np.log(bi + ti)) + log_nb_coef
-                         + rxi * (np.log(ai) - np.log(ai + ti))
-                         + special.xlogy(ni, ti) - ni * np.log(ai + ti))
+        with np.errstate(divide="ignore"):
+            log_stay_a = -rxi * np.log1p(ti / ai)  # log (a_T / (a_T + t))^(r+x)
+            log_stay_b = -s * np.log1p(ti / bi)    # log (b_T / (b_T + t))^s
+            log_alive_all = (log_stay_b + log_nb_coef + log_stay_a
+                             - ni * np.log1p(ai / ti))
         # the integral depends on (n, t, x, T) only: once per distinct combination
         (un, ut, urx, ua, ub), _, inv = _distinct_rows([ni, ti, rxi, ai, bi])
         log_int = _log_death_integral(un, ut, urx, ua, ub, s)[inv]
-        log_dead = np.log(s) + s * np.log(bi) + log_nb_coef + rxi * np.log(ai) + log_int
+        log_dead = np.log(s) - np.log(bi) - ni * np.log(ai) + log_nb_coef + log_int
         future = np.exp(np.logaddexp(log_alive_all, log_dead))
         out[i] = np.where(ni == 0, 1.0 - p_alive[i], 0.0) + p_alive[i] * future
+        # P(0) close to 1: from the probability of at least one purchase instead
+        likely = (ni == 0) & (future > 0.5)
+        if likely.any():
+            j = np.flatnonzero(likely)
+            (ut, urx, ua, ub), _, inv = _distinct_rows([ti[j], rxi[j], ai[j], bi[j]])
+            log_bought = np.logaddexp(
+                _log_purchase_integral(ut, urx, ua, ub, s)[inv],
+                log_stay_b[j] + _log1mexp(-log_stay_a[j]))
+            out[i[j]] = 1.0 - p_alive[i[j]] * np.minimum(np.exp(log_bought), 1.0)
     return out.reshape(shape)
 
 

@@ -28,6 +28,9 @@ _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(12)
 _LEVELS = np.array([2.0, 8.0, 18.0, 32.0, 50.0])
 #: Rows evaluated at once by the quadrature (bounds memory: rows x nodes).
 _QUAD_CHUNK = 4096
+#: Newton steps allowed beyond ``n_newton`` to find the level points of a concave
+#: log-integrand (see :func:`_log_concave_rule`).
+_MAX_EXTRA_NEWTON = 120
 
 
 # ---------------------------------------------------------------------------------------
@@ -129,14 +132,20 @@ def _log_concave_rule(h, dh, lo, hi, knee_lo, knee_hi, n_grid=8, n_newton=6):
 
     def level_points(end):
         """Where h crosses each level between ``end`` and the mode: Newton's method from
-        ``end``, which for a concave function approaches the crossing monotonically."""
+        ``end``, which for a concave function approaches the crossing monotonically.
+        After ``n_newton`` steps it goes on while a point is still more than 0.5 below
+        its level: far from the mode ``h`` may fall like ``-e^u`` (a huge drop-out
+        rate), where each step only gains about 1 in ``u``."""
         end2 = end[:, None] * ones
         lo_, hi_ = np.minimum(end2, mode[:, None]), np.maximum(end2, mode[:, None])
         u = end2
-        for _ in range(n_newton):
+        for k in range(n_newton + _MAX_EXTRA_NEWTON):
+            h_u = h(u)
+            if k >= n_newton and not np.any(h_u < target - 0.5):
+                break
             slope = dh(u)
             with np.errstate(divide="ignore", invalid="ignore"):
-                step = (target - h(u)) / slope
+                step = (target - h_u) / slope
             u = np.clip(np.where(np.isfinite(step), u + step, u), lo_, hi_)
         return np.where(h(end2) < target, u, end2)
 
