@@ -10,7 +10,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile(
-    "fuzz", max_examples=5000, deadline=None,
+    "fuzz", max_examples=int(os.environ.get("CUSTSEG_FUZZ_MAX_EXAMPLES", "5000")),
+    deadline=None, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
