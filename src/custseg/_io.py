@@ -9,6 +9,7 @@ import csv
 import gzip
 import lzma
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,13 +18,14 @@ import pandas as pd
 from .exceptions import CustsegError
 
 __all__ = ["read_table", "write_table", "atomic_write_text", "check_output_path",
-           "StagedOutputs"]
+           "StagedOutputs", "release_unused_memory"]
 
 _PARQUET = {".parquet", ".pq"}
 _CSV = {".csv", ".txt", ".tsv"}
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _SEPARATORS = ",;\t|"
 _SNIFF_BYTES = 64 * 1024
+_CSV_BLOCK_BYTES = 1 << 24  # Arrow reads a CSV file in blocks of this size
 
 
 def _kind(path: Path) -> str:
@@ -109,12 +111,67 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
+#: Text read as missing, as pandas.read_csv does by default.
+_NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+              "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
+              "null"]
+
+
+def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
+    """Read a CSV file with Arrow's streaming reader, or None to let pandas read it.
+
+    Columns come typed (integers, floats, ISO dates and timestamps as ``datetime64``)
+    instead of as text, the file is read in blocks rather than held whole, and each
+    column is handed to pandas without a second copy, so the peak memory is about the
+    typed frame plus one column. Anything Arrow reads differently from pandas (a type
+    that changes after the first block, text that is not UTF-8, quoted line breaks,
+    repeated column names) returns None, and the caller reads the file with pandas.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    try:
+        reader = pacsv.open_csv(
+            path, read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(null_values=_NA_VALUES,
+                                                 strings_can_be_null=True))
+        batches = list(reader)
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+        del batches, reader
+    except (pa.ArrowException, ValueError, OSError):
+        return None
+    names = table.column_names
+    if len(set(names)) != len(names) or any(
+            pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
+        return None
+    frame = table.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
+    del table
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
+def release_unused_memory() -> None:
+    """Give the memory that Arrow's allocator keeps after frees back to the system.
+
+    A log read from Parquet lives in Arrow buffers; Arrow's allocator (mimalloc or
+    jemalloc) keeps freed pages for reuse, so dropping the log would not lower the
+    resident memory of the rest of the job without this call. No-op without pyarrow.
+    """
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
+
+
 def read_table(path, *, dtype_backend: str | None = None) -> pd.DataFrame:
     """Read a CSV (UTF-8, ``,`` ``;`` ``|`` or tab separated) or a Parquet file.
 
     The separator of a CSV file is found from its first lines; the file is then read by
-    pandas' C parser. Unreadable files (empty, not UTF-8, malformed, not Parquet) raise
-    a CustsegError that names the file.
+    Arrow's CSV reader when pyarrow is installed (typed columns, low memory), else, or
+    when Arrow would read it differently, by pandas' C parser. Unreadable files (empty,
+    not UTF-8, malformed, not Parquet) raise a CustsegError that names the file.
     """
     path = Path(path)
     if not path.exists():
@@ -132,6 +189,10 @@ def read_table(path, *, dtype_backend: str | None = None) -> pd.DataFrame:
         if sep is None:
             return pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig",
                                **options)
+        if dtype_backend is None:
+            frame = _read_csv_arrow(path, sep)
+            if frame is not None:
+                return frame
         return pd.read_csv(path, sep=sep, engine="c", encoding="utf-8-sig",
                            low_memory=False, **options)
     except ImportError as exc:

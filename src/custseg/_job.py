@@ -28,7 +28,13 @@ import pandas as pd
 from sklearn.base import clone
 
 from ._config import JobConfig
-from ._io import StagedOutputs, check_output_path, read_table, write_table
+from ._io import (
+    StagedOutputs,
+    check_output_path,
+    read_table,
+    release_unused_memory,
+    write_table,
+)
 from ._progress import StepProgress
 from ._validation import format_examples, raise_bad_rows
 from .exceptions import EmptyDataError
@@ -244,22 +250,23 @@ def _naive_dates(values: pd.Series) -> np.ndarray:
     return values.to_numpy()
 
 
-def _customer_sample(ids: pd.Series, n_customers: int, random_state: int) -> np.ndarray | None:
-    """Rows of a random sample of about ``HOLDOUT_MAX_CUSTOMERS`` customers (None: all).
+def _customer_sample(ids: pd.Series, customers: pd.Index, random_state: int
+                     ) -> np.ndarray | None:
+    """Rows of a random sample of ``HOLDOUT_MAX_CUSTOMERS`` customers (None: all of them).
 
-    A customer is in the sample when a seeded 64-bit hash of its id falls below a
-    threshold, so all the rows of a customer are in or out together, without sorting or
-    grouping the log.
+    The customers are drawn from ``customers`` (the customer table's index) with
+    ``random_state``; their rows are found with one pass over the ids (``isin``), so all
+    the rows of a customer are in or out together, without sorting the log.
     """
-    if n_customers <= HOLDOUT_MAX_CUSTOMERS:
+    if len(customers) <= HOLDOUT_MAX_CUSTOMERS:
         return None
-    key = format(int(random_state) % 2**64, "016x")
-    hashes = pd.util.hash_pandas_object(ids, index=False, hash_key=key).to_numpy()
-    threshold = np.uint64(min(HOLDOUT_MAX_CUSTOMERS / n_customers, 1.0) * 2.0**64 - 1)
-    return np.flatnonzero(hashes < threshold)
+    rng = np.random.default_rng(random_state)
+    chosen = customers.take(np.sort(rng.choice(len(customers), HOLDOUT_MAX_CUSTOMERS,
+                                               replace=False)))
+    return np.flatnonzero(ids.isin(chosen).to_numpy())
 
 
-def _holdout_split(log, cid, date, amount, config, n_customers, notes):
+def _holdout_split(log, cid, date, amount, config, customers: pd.Index, notes):
     """The calibration/holdout table of the fit check, or None with a note saying why.
 
     The calibration period ends 75% of the way from the first purchase to the end of the
@@ -288,7 +295,8 @@ def _holdout_split(log, cid, date, amount, config, n_customers, notes):
         return None
     del in_holdout, dates
     columns = [cid, date] + ([amount] if amount is not None else [])
-    rows = _customer_sample(log[cid], n_customers, config.random_state)
+    n_customers = len(customers)
+    rows = _customer_sample(log[cid], customers, config.random_state)
     part = log[columns] if rows is None else log[columns].take(rows)
     del rows
     holdout = calibration_holdout_split(
@@ -371,9 +379,10 @@ def _segment(holder: list, config: JobConfig | None, progress: StepProgress | No
     table = rfm_summary(log, cid, date, amount, observation_period_end=config.observation_end,
                         freq=config.freq, extra_columns=True)
     table.index.name = "customer_id"
-    holdout_table = _holdout_split(log, cid, date, amount, config, len(table), notes)
+    holdout_table = _holdout_split(log, cid, date, amount, config, table.index, notes)
     n_transactions = len(log)
     del log  # from here on, one row per customer
+    release_unused_memory()
 
     progress.step("fitting the transaction model")
     if not (table["frequency"].to_numpy() > 0).any():

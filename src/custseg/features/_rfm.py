@@ -314,7 +314,7 @@ def _encode_ids(ids: pd.Series, column: str) -> _Ids:
             lo, hi = int(values.min()), int(values.max())
             span = hi - lo + 1
             if span <= max(4 * n, 1 << 16) and span < 2**31 and hi < 2**63:
-                codes = np.subtract(values, lo, dtype=np.intp)
+                codes = np.subtract(values, lo, dtype=np.int32)
                 return _Ids(codes, span, lambda present: pd.Index(
                     (present.astype(np.int64) + lo).astype(values.dtype), name=column))
     try:
@@ -421,15 +421,32 @@ def _summarise(codes: np.ndarray, n_codes: int, periods: np.ndarray,
     if amounts is not None:
         first_of_code = np.zeros(n_codes, dtype=periods.dtype)
         first_of_code[present] = first
-        in_first = np.equal(periods, np.take(first_of_code, codes))
-        repeat = np.where(in_first, 0.0, amounts)
-        del in_first
-        repeat_spend = np.bincount(codes, weights=repeat, minlength=n_codes)[present]
-        del repeat
+        repeat_spend = np.zeros(n_codes)
+        total_spend = np.zeros(n_codes) if need_total else None
+        for rows in _chunks(n):  # bounded temporaries: a chunk of rows at a time
+            chunk_codes = codes[rows].astype(np.intp)
+            spend = amounts[rows]
+            if need_total:
+                total_spend += np.bincount(chunk_codes, weights=spend, minlength=n_codes)
+            in_first = np.equal(periods[rows], first_of_code[chunk_codes])
+            repeat_spend += np.bincount(chunk_codes, weights=np.where(in_first, 0.0, spend),
+                                        minlength=n_codes)
+        repeat_spend = repeat_spend[present]
         if need_total:
-            total_spend = np.bincount(codes, weights=amounts, minlength=n_codes)[present]
+            total_spend = total_spend[present]
     return _Summary(present, first, last, n_periods, ends - starts + 1,
                     repeat_spend, total_spend)
+
+
+#: Rows per chunk of the loops that bound the size of temporaries.
+CHUNK_ROWS = 1 << 20
+
+
+def _chunks(n: int, size: int | None = None):
+    """Slices of ``range(n)`` of ``size`` rows (``CHUNK_ROWS`` by default)."""
+    size = size or CHUNK_ROWS
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
 
 
 def _distinct_periods(codes: np.ndarray, n_codes: int, periods: np.ndarray) -> np.ndarray:
