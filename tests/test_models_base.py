@@ -440,3 +440,44 @@ def test_covariance_log_is_the_inverse_observed_information(model, cdnow_summary
                                cov_log.to_numpy() * np.outer(theta, theta), rtol=1e-12)
     restored = type(est).from_dict(json.loads(json.dumps(est.to_dict())))
     pd.testing.assert_frame_equal(restored.covariance_log_, cov_log)
+
+
+@pytest.mark.parametrize("model", ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD",
+                                   "BetaGeoBetaBinom"])
+def test_models_that_broadcast_parameters_say_so(model, cdnow_summary):
+    """A model with ``_broadcasts_params`` evaluates parameter draws of shape
+    (n_draws, 1) against customers (n,) at once, equal to a loop over the draws (the
+    CLV intervals rely on it); the others must not claim it."""
+    import custseg.models
+
+    est = getattr(custseg.models, model)()
+    expected = {"BetaGeo": True, "ModifiedBetaGeo": True, "ParetoNBD": False,
+                "BetaGeoBetaBinom": True}[model]
+    assert est._broadcasts_params is expected
+    if not expected:
+        return
+    table = cdnow_summary.head(400)
+    if model == "BetaGeoBetaBinom":
+        cols = [np.ceil(table[c].to_numpy(float) / 6) for c in ("frequency", "recency", "T")]
+        cols[0] = np.minimum(cols[0], cols[1])
+        base = np.array([1.204, 0.750, 0.657, 2.783])
+        near_one = 2  # gamma: the survival sum switches to a direct sum near 1
+    else:
+        cols = [table[c].to_numpy(float) for c in ("frequency", "recency", "T")]
+        base = np.array([0.2426, 4.4135, 0.7929, 2.4258])
+        near_one = 2  # a: the expectation is a limit at 1
+    draws = base * np.exp(np.random.default_rng(2).normal(0, 0.2, (9, 4)))
+    draws[4, near_one] = 1.0
+    draws[5, near_one] = 1.0 + 5e-5
+    params = draws.T[:, :, None]
+    hooks = [lambda p: est._expected_purchases(p, 6.0, *cols),
+             lambda p: est._probability_alive(p, *cols),
+             lambda p: est._purchase_probability(p, 1.0, 6.0, *cols),
+             lambda p: est._expected_purchases_new_customer(p, np.arange(4.0)),
+             lambda p: est._purchase_probability_new_customer(p, 1.0, np.arange(4.0)),
+             lambda p: est._loglik(p, CustomerArrays(dict(zip(est._columns, cols))))]
+    for hook in hooks:
+        together = np.asarray(hook(params))
+        loop = np.array([hook(d) for d in draws])
+        assert together.shape == loop.shape
+        np.testing.assert_allclose(together, loop, rtol=1e-10, atol=1e-300)

@@ -312,3 +312,44 @@ def test_transform_feeds_a_pipeline(model, cdnow_summary):
     np.testing.assert_allclose(out["p_alive"], bgnbd_probability_alive(
         model.params_.to_numpy(), *_arrays(cdnow_summary)))
     model.set_output(transform="default")
+
+
+# ---- parameter arrays broadcast against the customers ------------------------------------------
+
+@pytest.mark.parametrize("m", [0, 1])
+def test_parameter_draws_broadcast_like_a_loop(cdnow_summary, m):
+    """Parameters of shape (n_draws, 1) against customers (n,) give (n_draws, n), equal to
+    one call per draw; the a = 1 limit is taken elementwise (draws with a exactly 1 or
+    within 1e-7 of it next to ordinary ones). More than 2048 x n_draws values exercise
+    the evaluation on distinct (x, T) pairs."""
+    from custseg.models._bgnbd import (
+        bg_family_expected_purchases,
+        bg_family_loglik,
+        bg_family_probability_alive,
+        bg_family_purchase_probability,
+    )
+
+    x, t_x, T = (np.tile(v, 2) for v in _arrays(cdnow_summary))
+    rng = np.random.default_rng(5)
+    draws = np.array([0.2426, 4.4135, 0.7929, 2.4258]) * np.exp(rng.normal(0, 0.2, (12, 4)))
+    draws[3, 2], draws[7, 2] = 1.0, 1.0 + 5e-8
+    params = draws.T[:, :, None]
+    functions = [
+        lambda p: bg_family_expected_purchases(p, 39.0, x, t_x, T, m),
+        lambda p: bg_family_expected_purchases(p, np.linspace(0, 40, len(x)), x, t_x, T, m),
+        lambda p: bg_family_probability_alive(p, x, t_x, T, m),
+        lambda p: bg_family_purchase_probability(p, 2, 39.0, x, t_x, T, m),
+        lambda p: bg_family_loglik(p, x, t_x, T, m),
+        lambda p: bg_family_expected_purchases(p, np.arange(5.0), 0.0, 0.0, 0.0, m)]
+    for fn in functions:
+        together = fn(params)
+        loop = np.array([fn(d) for d in draws])
+        assert together.shape == loop.shape == (len(draws), *np.shape(fn(draws[0])))
+        np.testing.assert_allclose(together, loop, rtol=1e-10, atol=0)
+    # the limit at a = 1 is the mean of the values at 1 -/+ 1e-6
+    lo, hi = draws[3].copy(), draws[3].copy()
+    lo[2], hi[2] = 1.0 - 1e-6, 1.0 + 1e-6
+    np.testing.assert_allclose(
+        functions[0](params)[3],
+        0.5 * (bg_family_expected_purchases(lo, 39.0, x, t_x, T, m)
+               + bg_family_expected_purchases(hi, 39.0, x, t_x, T, m)), rtol=1e-12)

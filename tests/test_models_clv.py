@@ -258,11 +258,27 @@ def test_predict_interval_brackets_the_point_prediction(clv, small):
     pd.testing.assert_frame_equal(out.iloc[:10], again)
 
 
-def test_predict_interval_equals_a_loop_over_draws(clv, small):
+@pytest.fixture(scope="module", params=["BetaGeo", "ModifiedBetaGeo", "ParetoNBD"])
+def clv_of_each_model(request, small):
+    """CLV on the small table with each continuous-time transaction model."""
+    import warnings
+
+    import custseg.models
+
+    model = getattr(custseg.models, request.param)()
+    if request.param == "ParetoNBD":
+        model.set_params(random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CLVEstimator(model, GammaGamma(), time_unit="W").fit(small)
+
+
+def test_predict_interval_equals_a_loop_over_draws(clv_of_each_model, small):
     """The blocked computation equals refitting-free copies of the estimator, one per
     parameter draw, predicting through the public API."""
+    clv = clv_of_each_model
     table = small.iloc[:30]
-    n_draws = 25
+    n_draws = 12
     out = clv.predict_interval(table, alpha=0.2, n_draws=n_draws, random_state=3)
     rng = np.random.RandomState(3)
     tm, sm = clv.transaction_model_, clv.spend_model_
@@ -277,6 +293,36 @@ def test_predict_interval_equals_a_loop_over_draws(clv, small):
     lower, upper = np.quantile(np.array(values), [0.1, 0.9], axis=0)
     np.testing.assert_allclose(out["lower"], lower, rtol=1e-10)
     np.testing.assert_allclose(out["upper"], upper, rtol=1e-10)
+
+
+def test_predict_interval_all_draws_at_once_equals_one_draw_at_a_time(
+        clv_of_each_model, small, monkeypatch):
+    """Models whose functions broadcast parameter arrays evaluate every draw at once;
+    the result equals the draw-by-draw fallback (the path of the other models) to 1e-10,
+    across blocks of rows that split the customers sharing a history, and with
+    duplicated customers."""
+    from custseg.models import _clv
+
+    clv = clv_of_each_model
+    table = pd.concat([small, small.iloc[::3]])
+    table = table.assign(monetary_value=np.where(
+        table["frequency"] > 0, table["monetary_value"] * np.linspace(0.9, 1.1, len(table)),
+        0.0))
+    broadcasts = clv.transaction_model_._broadcasts_params
+    n_draws, rows = (20, 17) if broadcasts else (4, 90)  # Pareto/NBD: one draw at a time
+    monkeypatch.setattr(_clv, "_DRAW_BLOCK", rows * n_draws)  # blocks of `rows` rows
+    blocked = clv.predict_interval(table, n_draws=n_draws, random_state=4)
+    if broadcasts:
+        one_at_a_time = copy.deepcopy(clv)
+        one_at_a_time.transaction_model_._broadcasts_params = False
+        looped = one_at_a_time.predict_interval(table, n_draws=n_draws, random_state=4)
+        pd.testing.assert_frame_equal(blocked, looped, check_exact=False, rtol=1e-10)
+    monkeypatch.setattr(_clv, "_DRAW_BLOCK", 1 << 19)  # one block
+    whole = clv.predict_interval(table, n_draws=n_draws, random_state=4)
+    pd.testing.assert_frame_equal(blocked, whole, check_exact=False, rtol=1e-10)
+    assert blocked.index.equals(table.index)
+    np.testing.assert_allclose(blocked["clv"], clv.predict(table), rtol=1e-12)
+    assert np.all(blocked["lower"] <= blocked["upper"])
 
 
 def test_predict_interval_collapses_without_uncertainty(clv, small):

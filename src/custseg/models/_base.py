@@ -58,6 +58,12 @@ Other class attributes a model may override:
     ``("recency", "T")``; an empty tuple for discrete-time models.
 ``_column_aliases``
     ``{"n_periods": ("periods",)}``: other accepted names of a column.
+``_broadcasts_params``
+    True when the model's functions accept parameters that are arrays broadcasting
+    against the columns (each parameter of shape ``(n_draws, 1)`` against columns of
+    shape ``(n,)``, giving ``(n_draws, n)``), so that
+    :meth:`~custseg.models.CLVEstimator.predict_interval` evaluates every parameter draw
+    at once; default False (one draw at a time).
 ``_check_table(frame)``
     Validation of the customer table; the default is
     :func:`custseg._validation.check_customer_table` (whole frequency, recency <= T).
@@ -913,6 +919,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
     _time_exponents: tuple[float, ...] = ()
     _start_grid: dict[str, tuple[float, ...]] = {}
     _feature_names_out = ("expected_purchases", "p_alive")
+    _broadcasts_params: bool = False
 
     _parameter_constraints: dict = {
         "penalizer": [Interval(numbers.Real, 0, None, closed="left")],

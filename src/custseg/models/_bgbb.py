@@ -44,14 +44,25 @@ def _as_float(*arrays):
     return [v.ravel() for v in out], out[0].shape
 
 
+def _col(v, sl):
+    """Rows ``sl`` of a per-row array as a column (a scalar stays a scalar)."""
+    return v[sl, None] if np.ndim(v) else v
+
+
 def _chunks(n_rows, width):
     step = max(1, _CELLS // max(int(width), 1))
     return range(0, n_rows, step), step
 
 
 def _loglik_terms(params, x, t_x, n, grad=False):
-    """Log-likelihood of each row (and its gradient, shape (rows, 4))."""
-    alpha, beta, gamma, delta = (float(v) for v in params)
+    """Log-likelihood of each row (and its gradient, shape (rows, 4)).
+
+    ``params`` are four scalars, or (without ``grad``) four arrays of one value per row.
+    """
+    if grad:
+        alpha, beta, gamma, delta = (float(v) for v in params)
+    else:
+        alpha, beta, gamma, delta = (np.asarray(v, dtype=np.float64) for v in params)
     lb_ab = special.betaln(alpha, beta)
     lb_gd = special.betaln(gamma, delta)
     # alive through all n opportunities
@@ -79,10 +90,12 @@ def _loglik_terms(params, x, t_x, n, grad=False):
     for s0 in starts:
         sl = slice(s0, s0 + step)
         X, TX, K = x[sl, None], t_x[sl, None], k[sl, None]
+        al, be, ga, de = (_col(v, sl) for v in (alpha, beta, gamma, delta))
         # died at the start of opportunity t_x + i + 1, i = 0 .. n - t_x - 1
         with np.errstate(invalid="ignore"):
-            terms = (special.betaln(alpha + X, beta + TX - X + i)
-                     + special.betaln(gamma + 1.0, delta + TX + i) - lb_ab - lb_gd)
+            terms = (special.betaln(al + X, be + TX - X + i)
+                     + special.betaln(ga + 1.0, de + TX + i) - _col(lb_ab, sl)
+                     - _col(lb_gd, sl))
         terms = np.where(i < K, terms, -np.inf)
         lsum = special.logsumexp(terms, axis=1)
         ll[sl] = np.logaddexp(first[sl], lsum)
@@ -106,8 +119,10 @@ def bgbb_loglik(params, x, t_x, n):
 
     Parameters
     ----------
-    params : sequence of float
-        ``(alpha, beta, gamma, delta)``.
+    params : sequence of float or of array-like
+        ``(alpha, beta, gamma, delta)``; arrays broadcast against the columns (parameter
+        draws of shape ``(n_draws, 1)`` against columns of shape ``(n,)`` give an
+        ``(n_draws, n)`` result).
     x, t_x, n : array-like
         Frequency, recency and number of opportunities, broadcast together.
 
@@ -132,7 +147,7 @@ def bgbb_loglik(params, x, t_x, n):
     >>> [round(float(v), 4) for v in np.exp(ll)]
     [0.3112, 0.0063, 0.1128]
     """
-    (x, t_x, n), shape = _as_float(x, t_x, n)
+    (x, t_x, n, *params), shape = _as_float(x, t_x, n, *params)
     return _loglik_terms(params, x, t_x, n)[0].reshape(shape)
 
 
@@ -179,8 +194,8 @@ def bgbb_probability_alive(params, x, t_x, n, m=0):
 
     Parameters
     ----------
-    params : sequence of float
-        ``(alpha, beta, gamma, delta)``.
+    params : sequence of float or of array-like
+        ``(alpha, beta, gamma, delta)``; arrays broadcast against the columns.
     x, t_x, n : array-like
         Frequency, recency and number of opportunities.
     m : int or array-like, default=0
@@ -201,9 +216,8 @@ def bgbb_probability_alive(params, x, t_x, n, m=0):
     >>> [round(float(v), 3) for v in p]
     [0.116, 1.0]
     """
-    alpha, beta, gamma, delta = (float(v) for v in params)
-    (x, t_x, n, m), shape = _as_float(x, t_x, n, m)
-    ll = _loglik_terms(params, x, t_x, n)[0]
+    (x, t_x, n, m, alpha, beta, gamma, delta), shape = _as_float(x, t_x, n, m, *params)
+    ll = _loglik_terms((alpha, beta, gamma, delta), x, t_x, n)[0]
     log_alive = (special.betaln(alpha + x, beta + n - x) - special.betaln(alpha, beta)
                  + special.betaln(gamma, delta + n + m) - special.betaln(gamma, delta))
     return np.minimum(np.exp(log_alive - ll), 1.0).reshape(shape)
@@ -213,21 +227,32 @@ def _log_survival_sum(gamma, delta, n, t):
     """``log sum_{i=n+1}^{n+t} B(gamma, delta+i) / B(gamma, delta)``: the expected number
     of the next ``t`` opportunities at which a customer alive at ``n`` is still alive,
     times ``B(gamma, delta+n) / B(gamma, delta)``. Closed form by telescoping (Fader,
-    Hardie & Shang 2010, eq. 13); a direct sum near ``gamma = 1``, where it is 0/0."""
-    n, t = np.broadcast_arrays(np.asarray(n, float), np.asarray(t, float))
+    Hardie & Shang 2010, eq. 13); a direct sum where ``|gamma - 1| <= 1e-4``, where the
+    closed form is 0/0. All arguments broadcast together."""
+    gamma, delta, n, t = np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.float64) for v in (gamma, delta, n, t)))
+    out = np.empty(n.shape)
+    far = np.abs(gamma - 1.0) > 1e-4
     with np.errstate(divide="ignore"):
-        if abs(gamma - 1.0) > 1e-4:
-            lg_n = special.gammaln(delta + n + 1.0) - special.gammaln(gamma + delta + n)
-            lg_nt = (special.gammaln(delta + n + t + 1.0)
-                     - special.gammaln(gamma + delta + n + t))
-            return (special.gammaln(gamma + delta) - special.gammaln(delta) + lg_n
-                    + np.log(np.abs(np.expm1(lg_nt - lg_n))) - np.log(abs(gamma - 1.0)))
-        lb = special.betaln(gamma, delta)
-        width = int(t.max()) if t.size else 0
-        i = np.arange(1, width + 1, dtype=np.float64)
-        terms = special.betaln(gamma, delta + n[..., None] + i) - lb
-        terms = np.where(i <= t[..., None], terms, -np.inf)
-        return special.logsumexp(terms, axis=-1) if width else np.full(n.shape, -np.inf)
+        if np.any(far):
+            g, d, nn, tt = gamma[far], delta[far], n[far], t[far]
+            lg_n = special.gammaln(d + nn + 1.0) - special.gammaln(g + d + nn)
+            lg_nt = (special.gammaln(d + nn + tt + 1.0)
+                     - special.gammaln(g + d + nn + tt))
+            out[far] = (special.gammaln(g + d) - special.gammaln(d) + lg_n
+                        + np.log(np.abs(np.expm1(lg_nt - lg_n))) - np.log(np.abs(g - 1.0)))
+        near = ~far
+        if np.any(near):
+            g, d, nn, tt = (v[near][:, None] for v in (gamma, delta, n, t))
+            width = int(tt.max())
+            if width:
+                i = np.arange(1, width + 1, dtype=np.float64)
+                terms = special.betaln(g, d + nn + i) - special.betaln(g, d)
+                terms = np.where(i <= tt, terms, -np.inf)
+                out[near] = special.logsumexp(terms, axis=-1)
+            else:
+                out[near] = -np.inf
+    return out
 
 
 def bgbb_expected_purchases(params, t, x, t_x, n):
@@ -244,8 +269,8 @@ def bgbb_expected_purchases(params, t, x, t_x, n):
 
     Parameters
     ----------
-    params : sequence of float
-        ``(alpha, beta, gamma, delta)``.
+    params : sequence of float or of array-like
+        ``(alpha, beta, gamma, delta)``; arrays broadcast against the columns.
     t : int or array-like
         Number of future opportunities.
     x, t_x, n : array-like
@@ -265,9 +290,8 @@ def bgbb_expected_purchases(params, t, x, t_x, n):
     >>> [round(float(v), 3) for v in e]
     [0.073, 3.752]
     """
-    alpha, beta, gamma, delta = (float(v) for v in params)
-    (t, x, t_x, n), shape = _as_float(t, x, t_x, n)
-    ll = _loglik_terms(params, x, t_x, n)[0]
+    (t, x, t_x, n, alpha, beta, gamma, delta), shape = _as_float(t, x, t_x, n, *params)
+    ll = _loglik_terms((alpha, beta, gamma, delta), x, t_x, n)[0]
     log_p = (special.betaln(alpha + x + 1.0, beta + n - x) - special.betaln(alpha, beta)
              - ll)
     return np.exp(log_p + _log_survival_sum(gamma, delta, n, t)).reshape(shape)
@@ -293,8 +317,8 @@ def bgbb_purchase_probability(params, k, t, x, t_x, n):
 
     Parameters
     ----------
-    params : sequence of float
-        ``(alpha, beta, gamma, delta)``.
+    params : sequence of float or of array-like
+        ``(alpha, beta, gamma, delta)``; arrays broadcast against the columns.
     k : int or array-like of int
         Number of transactions.
     t : int or array-like
@@ -319,9 +343,9 @@ def bgbb_purchase_probability(params, k, t, x, t_x, n):
     >>> round(float(np.sum(p)), 12)
     1.0
     """
-    alpha, beta, gamma, delta = (float(v) for v in params)
-    (k, t, x, t_x, n), shape = _as_float(k, t, x, t_x, n)
-    p_alive = bgbb_probability_alive(params, x, t_x, n)
+    (k, t, x, t_x, n, alpha, beta, gamma, delta), shape = _as_float(k, t, x, t_x, n,
+                                                                    *params)
+    p_alive = bgbb_probability_alive((alpha, beta, gamma, delta), x, t_x, n)
     ax, bx = alpha + x, beta + n - x
     lb_x = special.betaln(ax, bx)
     lb_th = special.betaln(gamma, delta + n)
@@ -342,10 +366,10 @@ def bgbb_purchase_probability(params, k, t, x, t_x, n):
         starts, step = _chunks(len(k), width)
         for s0 in starts:
             sl = slice(s0, s0 + step)
-            K, T_, N, AX, BX = (v[sl, None] for v in (k, t, n, ax, bx))
+            K, T_, N, AX, BX, G, D = (v[sl, None] for v in (k, t, n, ax, bx, gamma, delta))
             ok = (j <= T_) & (j - 1.0 >= K)
             with np.errstate(invalid="ignore", divide="ignore"):
-                terms = (special.betaln(gamma + 1.0, delta + N + j - 1.0) - lb_th[sl, None]
+                terms = (special.betaln(G + 1.0, D + N + j - 1.0) - lb_th[sl, None]
                          + log_binom(j - 1.0, K) + special.betaln(AX + K, BX + j - 1.0 - K)
                          - lb_x[sl, None])
             total[sl] += np.sum(np.where(ok, np.exp(np.where(ok, terms, 0.0)), 0.0), axis=1)
@@ -512,6 +536,7 @@ class BetaGeoBetaBinom(BaseTransactionModel):
     """
 
     _param_names = ("alpha", "beta", "gamma", "delta")
+    _broadcasts_params = True
     _columns = ("frequency", "recency", "n_periods")
     _column_aliases = {"n_periods": ("periods",)}
     _age_column = "n_periods"

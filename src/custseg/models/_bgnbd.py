@@ -185,18 +185,23 @@ def bg_family_probability_alive(params, x, t_x, T, m=0):
 
 
 def _one_minus_G(params, t, x, T, m):
-    """``1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+m; a+b+x+m-1; t/(alpha+T+t))``,
-    evaluated once per distinct ``(x, T)`` pair of large inputs (2F1 is costly)."""
+    """``1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+m; a+b+x+m-1; t/(alpha+T+t))``.
+
+    The parameters may be arrays broadcasting against the customer columns (draws on a
+    leading axis, customers on the last one). For large 1-d customer columns, 2F1 (the
+    costly part) is evaluated once per distinct ``(x, T)`` pair, for every draw.
+    """
     r, alpha, a, b = params
     x, T, t = np.broadcast_arrays(np.asarray(x, dtype=np.float64),
                                   np.asarray(T, dtype=np.float64),
                                   np.asarray(t, dtype=np.float64))
-    if x.ndim == 1 and x.size > 2048 and np.all(t == t.flat[0]):
+    if x.ndim == 1 and x.size * np.size(r) > 2048 and np.all(t == t.flat[0]):
         (xd, Td), _, inverse = compress_rows([x, T])
         if len(xd) < 0.5 * x.size:
-            return _one_minus_G(params, t.flat[0], xd, Td, m)[inverse]
+            return _one_minus_G(params, t.flat[0], xd, Td, m)[..., inverse]
     z = t / (alpha + T + t)
     A, B, C = r + x, b + x + m, a + b + x + m - 1.0
+    A, B, C, z = np.broadcast_arrays(A, B, C, z)
     with np.errstate(all="ignore"):
         log_scale = A * np.log1p(-z)
         value = special.hyp2f1(A, B, C, z)
@@ -219,16 +224,30 @@ def bg_family_expected_purchases(params, t, x, t_x, T, m=0):
         P(\text{alive} \mid x, t_x, T)
 
     At ``a = 1`` both factors vanish; the limit is taken as the mean of the values at
-    ``a = 1 -/+ 1e-6`` (for ``|a - 1| < 1e-7``).
+    ``a = 1 -/+ 1e-6`` (for ``|a - 1| < 1e-7``, elementwise).
+
+    ``params`` may hold arrays that broadcast against the customer columns, for example
+    parameter draws of shape ``(n_draws, 1)`` against columns of shape ``(n,)``, which
+    gives an ``(n_draws, n)`` result.
     """
+    r, alpha, a, b = params
+    a = np.asarray(a, dtype=np.float64)
+    near = np.abs(a - 1.0) < 1e-7
+    if np.any(near):
+        lo = _expected_purchases_off_one(
+            (r, alpha, np.where(near, 1.0 - 1e-6, a), b), t, x, t_x, T, m)
+        hi = _expected_purchases_off_one(
+            (r, alpha, np.where(near, 1.0 + 1e-6, a), b), t, x, t_x, T, m)
+        return np.where(near, 0.5 * (lo + hi), lo)
+    return _expected_purchases_off_one(params, t, x, t_x, T, m)
+
+
+def _expected_purchases_off_one(params, t, x, t_x, T, m):
+    """:func:`bg_family_expected_purchases` where no ``a`` is within 1e-7 of 1."""
     r, alpha, a, b = params
     x = np.asarray(x, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
-    if abs(a - 1.0) < 1e-7:
-        lo = bg_family_expected_purchases((r, alpha, 1.0 - 1e-6, b), t, x, t_x, T, m)
-        hi = bg_family_expected_purchases((r, alpha, 1.0 + 1e-6, b), t, x, t_x, T, m)
-        return 0.5 * (lo + hi)
     with np.errstate(divide="ignore", invalid="ignore"):
         one_minus_g = _one_minus_G(params, t, x, T, m)
         out = ((a + b + x + m - 1.0) / (a - 1.0) * one_minus_g
@@ -345,6 +364,7 @@ class _BGFamily(BaseTransactionModel):
     """Shared adapters of :class:`BetaGeo` and :class:`ModifiedBetaGeo`."""
 
     _m = 0
+    _broadcasts_params = True
     _param_names = ("r", "alpha", "a", "b")
     _time_exponents = (0.0, 1.0, 0.0, 0.0)
     # in units of the median customer age (the fit rescales time so that it is 1)

@@ -61,7 +61,7 @@ CLV_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 LIFETIMES_PERIODS_PER_MONTH = {"h": 720.0, "D": 30.0, "W": 4.345, "M": 1.0}
 
 #: Largest number of (draw, customer) values held at once by ``predict_interval``.
-_DRAW_BLOCK = 1 << 21
+_DRAW_BLOCK = 1 << 19
 
 
 def periods_per_horizon_unit(time_unit: str, horizon_unit: str = "M",
@@ -477,6 +477,22 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         return discounted_expected_purchases(expected, self.horizon, step,
                                              self.discount_rate)
 
+    def _discounted_purchases_draws(self, draws, columns, step) -> np.ndarray:
+        """Discounted purchases for each parameter draw (rows) and history (columns).
+
+        All draws at once where the transaction model's functions broadcast parameter
+        arrays (``_broadcasts_params``: parameters of shape ``(n_draws, 1)`` against
+        columns of shape ``(n,)``); otherwise one draw at a time.
+        """
+        if getattr(self.transaction_model_, "_broadcasts_params", False):
+            params = np.ascontiguousarray(draws.T)[:, :, None]  # (n_params, n_draws, 1)
+            return np.asarray(self._discounted_purchases(params, columns, step),
+                              dtype=np.float64)
+        out = np.empty((len(draws), len(columns[0])))
+        for d, params in enumerate(draws):
+            out[d] = self._discounted_purchases(params, columns, step)
+        return out
+
     def _spend(self, frame: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.spend_model_.predict(frame[["frequency", "monetary_value"]]),
                           dtype=np.float64)
@@ -561,9 +577,12 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
 
         Notes
         -----
-        Distinct customer histories are evaluated once. The draws x customers values are
-        computed in blocks of bounded size; within a block each draw is evaluated on
-        all its customers at once, and the Gamma-Gamma spend of all draws at once.
+        The expected purchases are evaluated once per distinct history ``(frequency,
+        recency, T)``, the spend once per distinct customer row. The draws x customers
+        values are computed in blocks of at most 2**19 values (bounded memory); within a
+        block, every draw is evaluated at once when the transaction model's functions
+        broadcast parameter arrays (BG/NBD, MBG/NBD), else draw by draw on all the
+        block's histories (Pareto/NBD); the Gamma-Gamma spend of all draws at once.
         """
         check_is_fitted(self, "transaction_model_")
         if not (isinstance(alpha, numbers.Real) and 0 < alpha < 1):
@@ -585,8 +604,13 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
                                            n_draws, rng)
 
         cols = [arrays[c] for c in ("frequency", "recency", "T", "monetary_value")]
-        distinct, _, inverse = compress_rows(cols)
-        x, t_x, T, m = distinct
+        (x, t_x, T, m), _, inverse = compress_rows(cols)
+        # the purchases depend on the history (x, t_x, T) only: evaluate them once per
+        # distinct history; rows sorted by history so that each block of rows needs a
+        # contiguous range of histories
+        (hx, hT, ht_x), _, history = compress_rows([x, T, t_x])
+        order = np.argsort(history, kind="stable")
+        x, t_x, T, m, history = x[order], t_x[order], T[order], m[order], history[order]
         n_rows = len(x)
         block = max(1, _DRAW_BLOCK // n_draws)
         step = self._step()
@@ -595,17 +619,19 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         upper = np.empty(n_rows)
         for start in range(0, n_rows, block):
             sl = slice(start, start + block)
-            values = np.empty((n_draws, len(x[sl])))
-            spend = self._spend_draws(s_draws, x[sl], m[sl])
-            for d in range(n_draws):
-                values[d] = self._discounted_purchases(t_draws[d], (x[sl], t_x[sl], T[sl]),
-                                                       step)
-            values *= self.margin * spend
+            first, last = history[sl][0], history[sl][-1] + 1
+            hs = slice(first, last)
+            purchases = self._discounted_purchases_draws(t_draws, (hx[hs], ht_x[hs], hT[hs]),
+                                                         step)
+            values = purchases[:, history[sl] - first]
+            values *= self.margin * self._spend_draws(s_draws, x[sl], m[sl])
             with np.errstate(invalid="ignore"):
                 lower[sl], upper[sl] = np.quantile(values, q, axis=0)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(n_rows)
         point = self.predict(frame)
-        return pd.DataFrame({"clv": point, "lower": lower[inverse],
-                             "upper": upper[inverse]}, index=frame.index)
+        return pd.DataFrame({"clv": point, "lower": lower[rank][inverse],
+                             "upper": upper[rank][inverse]}, index=frame.index)
 
     def _spend_draws(self, draws: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
         """Expected spend per purchase for each draw (rows) and customer (columns)."""
