@@ -158,8 +158,14 @@ def test_named_column_absent(tmp_path, capsys, log):
                           r"input")
 
 
-def test_no_amount_column(tmp_path, capsys, log):
-    Run(tmp_path, capsys, log.drop(columns="amount")).assert_success(N_CUSTOMERS)
+def test_no_amount_column(tmp_path, capsys, log, base_table):
+    run = Run(tmp_path, capsys, log.drop(columns="amount"))
+    table = run.assert_success(N_CUSTOMERS)
+    absent = ["monetary_value", "total_spend", "expected_spend", "clv", "M"]
+    assert not set(absent) & set(table.columns)
+    same = ["frequency", "recency", "T", "expected_purchases", "p_alive", "lifecycle"]
+    pd.testing.assert_frame_equal(table[same], base_table[same])
+    assert "note: no amount column: the table has no monetary_value" in run.stderr
 
 
 # ---- customer ids ---------------------------------------------------------------------------
@@ -195,10 +201,37 @@ def test_day_first_dates_with_their_format(tmp_path, capsys, log, base_table):
     pd.testing.assert_frame_equal(run.assert_success(N_CUSTOMERS), base_table)
 
 
-def test_day_first_dates_without_a_format(tmp_path, capsys, log):
+def test_day_first_dates_without_a_format(tmp_path, capsys, log, base_table):
+    # the order is read from the dates (a first field above 12), not from the first one
+    # only, and said on stderr; no date is dropped or read with day and month swapped
     dates = pd.to_datetime(log["date"]).dt.strftime("%d/%m/%Y")
     run = Run(tmp_path, capsys, log.assign(date=dates))
     assert re.search(r"'date'.*\b\d+ of \d+ rows\b|\b\d+ of \d+ rows\b.*date", run.stderr)
+    pd.testing.assert_frame_equal(run.assert_success(N_CUSTOMERS), base_table)
+    assert re.fullmatch(rf"custseg segment: note: column 'date': dates read day first "
+                        rf"\('%d/%m/%Y'\): \d+ of {len(log)} rows have a first field above "
+                        r"12, such as '\d\d/\d\d/\d{4}'; pass --date-format to read them "
+                        r"otherwise\.\n", run.stderr)
+
+
+def test_day_first_dates_starting_with_an_ambiguous_one(tmp_path, capsys, log, base_table):
+    # pandas alone reads the column with the format of its first date: month first here
+    log = log.sort_values("date", ignore_index=True)
+    dates = pd.to_datetime(log["date"])
+    assert dates.iloc[0].day <= 12 < dates.dt.day.max()
+    run = Run(tmp_path, capsys, log.assign(date=dates.dt.strftime("%d/%m/%Y")))
+    pd.testing.assert_frame_equal(run.assert_success(N_CUSTOMERS), base_table)
+    assert "dates read day first ('%d/%m/%Y')" in run.stderr
+
+
+def test_dates_written_in_both_orders(tmp_path, capsys, log):
+    dates = pd.to_datetime(log["date"])
+    text = dates.dt.strftime("%d/%m/%Y")
+    flip = (dates.dt.day > 12) & (np.arange(len(log)) % 4 == 0)
+    text[flip] = dates[flip].dt.strftime("%m/%d/%Y")
+    run = Run(tmp_path, capsys, log.assign(date=text))
+    run.assert_user_error(rf"Column 'date': {int(flip.sum())} of {len(log)} rows are "
+                          r"written month first .* --date-format")
 
 
 def test_unparseable_dates(tmp_path, capsys, log):
@@ -211,8 +244,12 @@ def test_unparseable_dates(tmp_path, capsys, log):
 def test_some_unparseable_dates_are_dropped(tmp_path, capsys, log):
     dates = log["date"].copy()
     dates[rows_of(log, 1)] = "31/02/2020"  # every row of customer 1
-    table = Run(tmp_path, capsys, log.assign(date=dates)).assert_success(N_CUSTOMERS - 1)
+    run = Run(tmp_path, capsys, log.assign(date=dates))
+    table = run.assert_success(N_CUSTOMERS - 1)
     assert 1 not in table.index
+    n_bad = len(rows_of(log, 1))
+    assert run.stderr == (f"custseg segment: note: cleaning dropped {n_bad} of {len(log)} "
+                          f"rows: {n_bad} for bad date (column 'date').\n")
 
 
 def test_dates_beyond_the_observation_end(tmp_path, capsys, log):
@@ -233,7 +270,11 @@ def test_observation_end_before_every_date(tmp_path, capsys, log):
 
 
 def test_observation_end_long_after_the_last_purchase(tmp_path, capsys, log):
-    Run(tmp_path, capsys, log, "--observation-end", "2022-06-30").assert_success(N_CUSTOMERS)
+    # the optional holdout check is skipped, with a note, instead of failing the job
+    run = Run(tmp_path, capsys, log, "--observation-end", "2022-06-30")
+    run.assert_success(N_CUSTOMERS)
+    assert re.search(r"note: holdout check skipped: no purchase in the holdout window "
+                     r"\(\d{4}-\d\d-\d\d to 2022-06-30,", run.stderr)
 
 
 def test_observation_end_that_is_not_a_date(tmp_path, capsys, log):

@@ -139,3 +139,54 @@ def test_calibration_columns_are_the_summary_of_the_window(log, cut, freq):
     counts = periods.groupby("customer_id")["p"].nunique()
     expected = counts.reindex(split.index).fillna(0.0).to_numpy()
     np.testing.assert_array_equal(split["frequency_holdout"], expected)
+
+
+@given(log=logs(), freq=FREQS, chunk=st.integers(1, 9))
+def test_chunked_sums_equal_one_pass(log, freq, chunk):
+    """Spend is summed a chunk of rows at a time; any chunk size gives the same table."""
+    from custseg.features import _rfm
+
+    whole = rfm_summary(log, monetary_value_col="amount", freq=freq, extra_columns=True)
+    saved = _rfm.CHUNK_ROWS
+    _rfm.CHUNK_ROWS = chunk
+    try:
+        chunked = rfm_summary(log, monetary_value_col="amount", freq=freq,
+                              extra_columns=True)
+    finally:
+        _rfm.CHUNK_ROWS = saved
+    _same(chunked, whole)
+
+
+@st.composite
+def messy_frames(draw):
+    """Rows drawn from few values (so that many repeat), in columns of several kinds:
+    floats with NaN and -0.0, integers, text with None, mixed objects, dates with NaT."""
+    n = draw(st.integers(0, 40))
+    pick = st.lists(st.integers(0, 3), min_size=n, max_size=n)
+    floats = np.array([0.0, -0.0, np.nan, 2.5])[draw(pick)]
+    ints = np.array([1, 2, 3, 4])[draw(pick)]
+    text = np.array(["a", None, "b", ""], dtype=object)[draw(pick)]
+    mixed = np.array([1, 1.0, "1", None], dtype=object)[draw(pick)]
+    dates = pd.to_datetime(np.array(["2024-01-01", None, "2024-01-02", "2024-01-01"])[
+        draw(pick)])
+    alive = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    return pd.DataFrame({"f": floats, "i": ints, "t": text, "m": mixed, "d": dates}), alive
+
+
+@given(case=messy_frames(), chunk=st.integers(1, 7))
+def test_duplicates_from_hashes_equal_pandas(case, chunk):
+    """Hash, then compare the rows whose hash repeats: the same rows as
+    ``DataFrame.duplicated`` over the live rows, whatever the chunk size."""
+    from custseg.features import _clean, _rfm
+
+    frame, alive = case
+    expected = np.zeros(len(frame), dtype=bool)
+    live = np.flatnonzero(alive)
+    expected[live] = frame.iloc[live].duplicated(keep="first").to_numpy()
+    saved = _rfm.CHUNK_ROWS
+    _rfm.CHUNK_ROWS = chunk
+    try:
+        found = _clean._duplicated(frame, ["i", "d"], {}, alive)
+    finally:
+        _rfm.CHUNK_ROWS = saved
+    np.testing.assert_array_equal(found, expected)

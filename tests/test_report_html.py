@@ -291,3 +291,53 @@ def test_report_renders_in_a_browser(report, tmp_path):
     pixels = matplotlib.image.imread(shot)
     assert pixels.shape[:2] == (4000, 1280)
     assert float(pixels[..., :3].var()) > 0
+
+
+# ---------------------------------------------------------------------- notes, title, file
+def _small_table():
+    from custseg.datasets import load_cdnow_summary
+
+    return load_cdnow_summary().iloc[:200]
+
+
+@pytest.fixture
+def overview_only(monkeypatch):
+    from custseg.report import _html
+
+    monkeypatch.setattr(_html, "_BUILDERS", {"overview": _html._overview})
+
+
+def test_notes_open_the_overview(tmp_path, overview_only):
+    notes = ["no amount column: the table has no clv column.", "holdout check <skipped>."]
+    text = build_report(tmp_path / "r.html", table=_small_table(),
+                        notes=notes).read_text(encoding="utf-8")
+    overview = text[text.index('<section id="overview">'):]
+    assert overview.index("No amount column: the table has no clv column.") < \
+        overview.index('class="cards"')
+    assert "Holdout check &lt;skipped&gt;." in overview  # escaped
+
+
+def test_title_with_undecodable_bytes_is_escaped(tmp_path, overview_only):
+    import os
+
+    name = os.fsdecode(b"caf\xe9.csv")  # a Latin-1 file name on a UTF-8 system
+    path = build_report(tmp_path / "r.html", table=_small_table(), title=f"Report of {name}")
+    text = path.read_text(encoding="utf-8")
+    assert "<h1>Report of caf\\xe9.csv</h1>" in text
+    other = build_report(tmp_path / "s.html", table=_small_table(), title="lone \ud800 here")
+    assert "lone \\ud800 here" in other.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "s.html"]
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path, overview_only, monkeypatch):
+    def full_disk(self, *args, **kwargs):
+        with open(self, "w", encoding="utf-8") as f:
+            f.write("<!DOCTYPE html> half")
+        raise OSError(28, "No space left on device")
+
+    (tmp_path / "r.html").write_text("previous", encoding="utf-8")
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        build_report(tmp_path / "r.html", table=_small_table())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+    assert (tmp_path / "r.html").read_bytes() == b"previous"

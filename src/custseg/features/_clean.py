@@ -604,6 +604,22 @@ def _row_hashes(columns: list[pd.Series], rows: np.ndarray | None) -> np.ndarray
     return out
 
 
+def _hashable_columns(frame: pd.DataFrame, subset) -> list[pd.Series]:
+    """The columns to hash; object columns as the codes of one factorization of the
+    whole column: pandas hashes the objects of each chunk after factorizing that chunk,
+    so 1 and 1.0 (equal, as ``duplicated`` sees them) could hash differently in two
+    chunks, while their codes are equal."""
+    columns = []
+    for j in range(frame.shape[1]):
+        column = frame.iloc[:, j]
+        if subset is not None and column.name not in subset:
+            continue
+        if column.dtype == object:
+            column = pd.Series(pd.factorize(column)[0], copy=False)
+        columns.append(column)
+    return columns
+
+
 def _duplicated(frame: pd.DataFrame, key_columns: list, replaced: dict,
                 alive: np.ndarray) -> np.ndarray:
     """Rows equal in every column to an earlier live row (``keep="first"``).
@@ -623,10 +639,10 @@ def _duplicated(frame: pd.DataFrame, key_columns: list, replaced: dict,
     live = None if alive.all() else np.flatnonzero(alive)
     subset = None
     try:
-        hashes = _row_hashes([compare.iloc[:, j] for j in range(compare.shape[1])], live)
+        hashes = _row_hashes(_hashable_columns(compare, None), live)
     except TypeError:  # unhashable cells: compare the columns that matter
         subset = key_columns
-        hashes = _row_hashes([compare[c] for c in subset], live)
+        hashes = _row_hashes(_hashable_columns(compare, subset), live)
     ordered = np.sort(hashes)
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     del ordered
