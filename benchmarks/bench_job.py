@@ -31,7 +31,7 @@ Usage::
 
     python benchmarks/bench_job.py                       # 10^6 customers, Parquet
     python benchmarks/bench_job.py --per-step            # and the peak of every step
-    python benchmarks/bench_job.py --customers 1e5 1e6 --format csv
+    python benchmarks/bench_job.py --customers 1e5 1e6 --format parquet csv
 """
 
 from __future__ import annotations
@@ -264,8 +264,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", "--sizes", dest="customers", nargs="+", type=float,
                         default=[1e6], help="numbers of customers (default: 1e6)")
-    parser.add_argument("--format", choices=["parquet", "csv"], default="parquet",
-                        help="file format of the log (default: parquet)")
+    parser.add_argument("--format", "--formats", dest="formats", nargs="+",
+                        choices=["parquet", "csv"], default=["parquet"],
+                        help="file formats of the log (default: parquet)")
     parser.add_argument("--per-step", action="store_true",
                         help="run the job a second time to measure the peak of every step")
     parser.add_argument("--workdir", type=Path, default=None,
@@ -279,8 +280,8 @@ def main(argv=None) -> int:
     folder = args.workdir or Path(tempfile.mkdtemp(prefix="custseg-bench-job-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        results = [bench_one(int(n), args.format, folder, args.job_args, args.per_step)
-                   for n in args.customers]
+        results = [bench_one(int(n), fmt, folder, args.job_args, args.per_step)
+                   for n in args.customers for fmt in args.formats]
     finally:
         if args.workdir is None:
             shutil.rmtree(folder, ignore_errors=True)

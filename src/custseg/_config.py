@@ -5,8 +5,8 @@ A TOML file can set every option and every tier threshold and name::
     [columns]
     customer_id = "客户编号"
     date = "日期"
-    amount = "金额"
-    date_format = "%d/%m/%Y"
+    amount = "金额"             # optional: without amounts, no spend, CLV or M score
+    date_format = "%d/%m/%Y"    # default: inferred (day/month order read from the data)
 
     [job]
     freq = "W"                # period of the customer table

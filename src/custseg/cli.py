@@ -54,7 +54,9 @@ def _add_job_options(p):
                         "the job leaves out spend and CLV and ranks value by expected "
                         "purchases)")
     p.add_argument("--date-format", metavar="FMT",
-                   help="strftime format of the dates, e.g. '%%d/%%m/%%Y' (default: inferred)")
+                   help="strftime format of the dates, e.g. '%%d/%%m/%%Y' (default: "
+                        "inferred; dates written day and month first are read in the "
+                        "order their values show, a field above 12)")
     p.add_argument("--freq", choices=["D", "W", "M"], default=None,
                    help="period of the customer table: days, weeks or months (default: W)")
     p.add_argument("--observation-end", metavar="DATE",
