@@ -1,5 +1,6 @@
-"""Pure vectorised functions behind :class:`CustomerSegmenter`: row hashing for an
-order-invariant fit, the mean silhouette, and the naming rules of the segments."""
+"""Pure vectorised functions behind :class:`CustomerSegmenter`: row hashing and a
+weighted sample for an order-invariant fit, the mean silhouette, the order of the
+segments and the naming rules of the segments."""
 
 from __future__ import annotations
 
@@ -7,47 +8,78 @@ import numpy as np
 
 __all__ = ["mean_silhouette"]
 
-_SPLITMIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_SPLITMIX_2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MULTIPLIERS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9),
+                np.uint64(0x94D049BB133111EB), np.uint64(0xD6E8FEB86659FD93))
+_FOLD = np.uint64(29)
 
 
-def _mix64(h: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, in place on a uint64 array (wrapping arithmetic)."""
-    h ^= h >> np.uint64(30)
-    h *= _SPLITMIX_1
-    h ^= h >> np.uint64(27)
-    h *= _SPLITMIX_2
-    h ^= h >> np.uint64(31)
+def _hash_words(words: list[np.ndarray], seed: int) -> np.ndarray:
+    """A 64-bit hash of each row of the word arrays (unsigned integers of 32 or 64 bits,
+    one value per row each): equal rows hash equally wherever they are.
+
+    Each word is absorbed as ``h = (fold(h) ^ w) * c`` with ``c`` odd and
+    ``fold(h) = h ^ (h >> 29)``: every step is a bijection, so rows that differ in one
+    word never collide, the multiplication carries each bit to all higher ones and the
+    fold brings the high bits (where the exponent of a float or the top of a packed
+    integer lies) into the low ones before the next word, so that distinct rows collide
+    with probability about 2**-64 whatever the structure of the values. The top bits,
+    which sampling and sorting by the hash read first, are the best mixed.
+    """
+    start = (int(seed) * int(_MULTIPLIERS[0])) % (1 << 64)
+    h = np.bitwise_xor(words[0], np.uint64(start), dtype=np.uint64)
+    h *= _MULTIPLIERS[1]
+    if len(words) > 1:
+        tmp = np.empty_like(h)
+        for i, w in enumerate(words[1:]):  # a loop over words
+            np.right_shift(h, _FOLD, out=tmp)
+            h ^= tmp
+            h ^= w
+            h *= _MULTIPLIERS[(i + 2) % len(_MULTIPLIERS)]
     return h
+
+
+def _float_word(values: np.ndarray) -> np.ndarray:
+    """The bits of float64 values as a hash word (``-0.0`` as ``0.0``)."""
+    return (np.asarray(values, dtype=np.float64) + 0.0).view(np.uint64)
 
 
 def _row_hash(columns: list[np.ndarray], seed: int) -> np.ndarray:
-    """A 64-bit hash of each row's values: equal rows hash equally wherever they are.
+    """A 64-bit hash of each row of float columns: equal rows hash equally wherever they
+    are (see :func:`_hash_words`).
 
     Sorting or sampling rows by this hash gives an order that depends on the values of
-    the rows only, never on their position in the input. Each column is folded in and
-    mixed by the splitmix64 finaliser (a bijection), so that distinct rows collide with
-    probability about 2**-64 whatever the structure of the values.
+    the rows only, never on their position in the input.
     """
-    h = np.full(columns[0].shape[0], np.uint64(seed), dtype=np.uint64)
-    for col in columns:  # a loop over columns
-        bits = (np.asarray(col, dtype=np.float64) + 0.0).view(np.uint64)  # -0.0 -> 0.0
-        h ^= bits
-        _mix64(h)
-        h += _GOLDEN
-    return h
+    return _hash_words([_float_word(col) for col in columns], seed)
 
 
-def _smallest_hashes(h: np.ndarray, m: int) -> np.ndarray:
-    """Indices of the ``m`` rows with the smallest hashes, in hash order."""
-    if m >= h.size:
-        return np.argsort(h, kind="stable")
-    idx = np.argpartition(h, m - 1)[:m]
-    return idx[np.argsort(h[idx], kind="stable")]
+def _distinct_sample(h: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``m`` distinct rows with the smallest hashes, and how many rows each stands
+    for: ``(rows, counts)`` in increasing hash order (all distinct rows when there are
+    fewer than ``m``).
+
+    Identical rows share their hash, so the rows below a threshold hold every copy of
+    the values they hold: ``counts`` are the exact numbers of identical customers, and
+    the sample with these weights represents the whole table. Only the rows below a
+    threshold (about three times ``m`` of them) are grouped, not all of them.
+    """
+    n = h.shape[0]
+    share = min(1.0, 3.0 * m / n)
+    while True:
+        if share >= 1.0:
+            candidates = np.arange(n)
+            hashes = h
+        else:
+            candidates = np.flatnonzero(h < np.uint64(share * 2.0**64))
+            hashes = h[candidates]
+        distinct, first, counts = np.unique(hashes, return_index=True, return_counts=True)
+        if distinct.size >= m or share >= 1.0:
+            return candidates[first[:m]], counts[:m]
+        share = min(1.0, 4.0 * share)
 
 
-def mean_silhouette(X: np.ndarray, labels: np.ndarray, chunk_size: int = 256) -> float:
+def mean_silhouette(X: np.ndarray, labels: np.ndarray, sample_weight=None,
+                    chunk_size: int = 256) -> float:
     """Mean silhouette coefficient of a labelling (Euclidean distances), vectorised.
 
     Parameters
@@ -56,6 +88,9 @@ def mean_silhouette(X: np.ndarray, labels: np.ndarray, chunk_size: int = 256) ->
         Points.
     labels : array-like of shape (n_samples,)
         Segment of each point, at least 2 and at most ``n_samples - 1`` distinct values.
+    sample_weight : array-like of shape (n_samples,), optional
+        Number of customers each point stands for (positive; default 1): the result is
+        that of the table where each point is repeated that many times.
     chunk_size : int, default=256
         Rows whose distances to all rows are held at once: memory is bounded by
         ``chunk_size * n_samples`` floats.
@@ -64,17 +99,21 @@ def mean_silhouette(X: np.ndarray, labels: np.ndarray, chunk_size: int = 256) ->
     -------
     float
         The mean over the points of :math:`s(i)`, as
-        ``sklearn.metrics.silhouette_score(X, labels)`` computes it.
+        ``sklearn.metrics.silhouette_score(X, labels)`` computes it (of the repeated
+        points, with weights).
 
     Notes
     -----
     :math:`s(i) = (b(i) - a(i)) / \\max\\{a(i), b(i)\\}`, with :math:`a(i)` the mean
     distance of point :math:`i` to the other points of its segment and :math:`b(i)` the
     smallest mean distance to the points of another segment; :math:`s(i) = 0` in a
-    segment of one point [1]_. The distances of a block of rows to all rows come from one
-    matrix product (:math:`|x|^2 + |y|^2 - 2 x \\cdot y`), their sums per segment from a
-    second one with the one-hot matrix of the labels: several times faster than
-    scikit-learn's loop of one ``bincount`` per row, with the same result.
+    segment of one point [1]_. With weights :math:`w`, the sums run over the repeated
+    points: :math:`a(i) = \\sum_{j \\in S} w_j d_{ij} / (W_S - 1)` with :math:`W_S` the
+    weight of segment :math:`S` (the copies of :math:`i` lie at distance 0), and the mean
+    is weighted by :math:`w_i`. The distances of a block of rows to all rows come from
+    one matrix product (:math:`|x|^2 + |y|^2 - 2 x \\cdot y`), their sums per segment
+    from a second one with the (weighted) one-hot matrix of the labels: several times
+    faster than scikit-learn's loop of one ``bincount`` per row, with the same result.
 
     References
     ----------
@@ -89,14 +128,18 @@ def mean_silhouette(X: np.ndarray, labels: np.ndarray, chunk_size: int = 256) ->
     >>> X = np.array([[0.0], [0.1], [1.0], [1.1]])
     >>> round(mean_silhouette(X, [0, 0, 1, 1]), 4)
     0.8997
+    >>> weighted = mean_silhouette(X[:3], [0, 0, 1], sample_weight=[1, 1, 2])
+    >>> bool(np.isclose(weighted, mean_silhouette(X[[0, 1, 2, 2]], [0, 0, 1, 1])))
+    True
     """
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     _, codes = np.unique(labels, return_inverse=True)
     k = int(codes.max()) + 1
     onehot = np.zeros((n, k))
-    onehot[np.arange(n), codes] = 1.0
-    counts = onehot.sum(axis=0)
+    onehot[np.arange(n), codes] = w
+    weights = onehot.sum(axis=0)
     sq = np.einsum("ij,ij->i", X, X)
     ones = np.ones((n, 1))
     left = np.hstack([X, ones, sq[:, None]])  # |x|^2 + |y|^2 - 2 x.y as one product
@@ -111,37 +154,62 @@ def mean_silhouette(X: np.ndarray, labels: np.ndarray, chunk_size: int = 256) ->
         d[rows, rows + start] = 0.0
         sums = d @ onehot
         own = codes[start:stop]
-        own_size = counts[own]
-        a = sums[rows, own] / np.maximum(own_size - 1.0, 1.0)
-        mean_other = sums / counts
+        own_weight = weights[own]
+        a = sums[rows, own] / np.maximum(own_weight - 1.0, 1.0)
+        mean_other = sums / weights
         mean_other[rows, own] = np.inf
         b = mean_other.min(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             s = (b - a) / np.maximum(a, b)
-        s[(own_size <= 1) | ~np.isfinite(s)] = 0.0
-        total += float(s.sum())
-    return total / n
+        s[(own_weight <= 1) | ~np.isfinite(s)] = 0.0
+        total += float(s @ w[start:stop])
+    return total / float(w.sum())
 
 
-def _percentile_rank(population: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Mid-rank percentile of each level in the population: share below plus half the
-    share equal."""
-    n = population.size
-    return np.array([(np.count_nonzero(population < c) + 0.5 * np.count_nonzero(population == c))
-                     / n for c in levels])  # a loop over segments
+def _tie_classes(values: np.ndarray, tol: float) -> np.ndarray:
+    """Rank classes of ``values`` (0 for the smallest) in which values closer than
+    ``tol`` to their neighbour in sorted order share a class; NaN come last."""
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(values, kind="stable")  # NaN sort last
+    ordered = values[order]
+    with np.errstate(invalid="ignore"):
+        new = np.concatenate(([True], ~(np.diff(ordered) <= tol)))
+    classes = np.empty(values.size, dtype=np.int64)
+    classes[order] = np.cumsum(new) - 1
+    return classes
 
 
-def _segment_names(sizes: np.ndarray, value: tuple | None, frequency: tuple | None,
-                   since_last: tuple | None) -> np.ndarray:
+def _segment_order(value: np.ndarray | None, centers: np.ndarray, sizes: np.ndarray
+                   ) -> np.ndarray:
+    """Order of the segments, most valuable first: ``order[r]`` is the segment ranked
+    ``r``.
+
+    Keys, each breaking the ties of the previous one: the mean value (descending;
+    segments without members last), then the centroid in scaled units, feature by
+    feature (descending), then the size (descending). Values that differ by round-off
+    only (relative 1e-12 of the largest mean value, 1e-9 standard deviations for the
+    centroids) are ties, so the order does not depend on the order of the rows, whose
+    sums are rounded differently.
+    """
+    k = centers.shape[0]
+    keys = [np.arange(k), -sizes]
+    for j in range(centers.shape[1] - 1, -1, -1):  # a loop over features
+        keys.append(-_tie_classes(centers[:, j], 1e-9))
+    if value is not None:
+        value = np.where(sizes > 0, value, np.nan)
+        scale = np.nanmax(np.abs(value)) if np.isfinite(value).any() else 0.0
+        keys.append(_tie_classes(-value, 1e-12 * scale))
+    return np.lexsort(keys)
+
+
+def _segment_names(sizes: np.ndarray, ranks: dict) -> np.ndarray:
     """Name each segment from the percentile ranks of its typical (median) customer's
     value, frequency and time since the last purchase.
 
-    Each descriptor is ``None`` or a pair (median of each segment, population values).
+    ``ranks`` maps ``"value"``, ``"frequency"`` and ``"since_last"`` (each optional) to
+    the mid-rank percentile of each segment's median among all customers.
     """
     lo, hi, top = 1.0 / 3.0, 2.0 / 3.0, 0.9
-    pairs = {"value": value, "frequency": frequency, "since_last": since_last}
-    ranks = {key: _percentile_rank(pair[1], pair[0])
-             for key, pair in pairs.items() if pair is not None}
 
     def grade(q, words):  # words for q >= top, q >= hi, q <= lo ("" : no word)
         return words[0] if q >= top else words[1] if q >= hi else words[2] if q <= lo \
@@ -164,3 +232,159 @@ def _segment_names(sizes: np.ndarray, value: tuple | None, frequency: tuple | No
         seen[name] = seen.get(name, 0) + 1
         names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     return np.array(names, dtype=object)
+
+
+# --------------------------------------------------------------------------- scaling
+#: Rows processed at once by the passes over the customers: the temporaries of a block
+#: stay in the processor's cache, and no array as long as the table is allocated but the
+#: outputs.
+CHUNK = 1 << 15
+
+
+def _blocks(n: int):
+    """``(start, stop)`` of consecutive blocks of at most :data:`CHUNK` rows."""
+    return ((a, min(n, a + CHUNK)) for a in range(0, n, CHUNK))
+
+
+def _log1p32(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``log(1 + x)`` in single precision, as float32 (SIMD-vectorised by numpy, about
+    five times faster than ``np.log1p`` in double precision)."""
+    t = np.asarray(values).astype(np.float32) if out is None else out
+    if out is not None:
+        np.copyto(t, values, casting="unsafe")
+    t += np.float32(1.0)
+    return np.log(t, out=t)
+
+
+def small_integer_limit(n: int) -> int:
+    """Largest range ``R`` of values ``0 .. R-1`` that a column of ``n`` values is read
+    as small integers with (a table of ``R`` entries, a histogram of ``R`` bins)."""
+    return min(1 << 20, max(256, n // 4))
+
+
+class ScaledFeatures:
+    """The scaled features of a table: ``z`` of shape (n_features, n_customers), one
+    contiguous row per feature (its transpose is the model's input), the mean and scale
+    of each feature, ``sizes[j]`` the range ``R`` of feature ``j`` when its values are
+    the small integers ``0 .. R-1`` (else 0) and, when asked, the hash of each row."""
+
+    def __init__(self, z, means, scales, sizes, h):
+        self.z, self.means, self.scales, self.sizes, self.h = z, means, scales, sizes, h
+
+
+def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
+                   scaling: str, *, stats=None, hash_seed: int | None = None
+                   ) -> ScaledFeatures:
+    """Scale the features (learning their mean and scale unless ``stats`` gives them) and
+    hash the rows, in two passes over blocks of rows.
+
+    Parameters
+    ----------
+    columns : list of ndarray of float64, shape (n,)
+        The features, finite.
+    bounds : list of (float, float)
+        Minimum and maximum of each feature.
+    scaling : {"log-standard", "standard", "none"}
+        ``log-standard``: ``(log(1 + x) - mean) / scale`` with the logarithm in single
+        precision; ``standard``: ``(x - mean) / scale``; ``none``: ``x``.
+    stats : (ndarray, ndarray), optional
+        The means and scales learned at fit.
+    hash_seed : int, optional
+        Seed of the row hash (see :func:`_hash_words`); no hash without it.
+
+    Notes
+    -----
+    A feature whose values are the small integers ``0 .. R-1`` (counts, whole periods)
+    is transformed by a table of its ``R`` possible values, gathered by the values: the
+    table applies to each value the same operations as the direct path, so both give
+    identical numbers. Means and variances come from sums shifted by the middle of the
+    range (no cancellation). The hash reads what the model sees of a row: the small
+    integers (packed into exact mixed-radix keys) and the transformed values of the
+    other features, so identical rows of the model's input hash equally.
+    """
+    p, n = len(columns), columns[0].shape[0]
+    fit = stats is None
+    log = scaling == "log-standard"
+    z = np.empty((p, n))
+    limit = small_integer_limit(n)
+    sizes = [int(hi) + 1 if scaling != "none" and lo >= 0 and hi < limit else 0
+             for lo, hi in bounds]
+    tables = [_transform(np.arange(size, dtype=np.float64), log) if size else None
+              for size in sizes]
+    centre = np.array([(_transform(np.array([lo]), log)[0]
+                        + _transform(np.array([hi]), log)[0]) / 2 for lo, hi in bounds])
+    sums, squares = np.zeros(p), np.zeros(p)
+    codes = np.empty(CHUNK, dtype=np.intp)
+    single = np.empty(CHUNK, dtype=np.float32)
+    shifted = np.empty(CHUNK)
+    for a, b in _blocks(n):  # pass 1: transform (and sum)
+        m = b - a
+        for j, col in enumerate(columns):  # a loop over features
+            x, out = col[a:b], z[j, a:b]
+            if sizes[j]:
+                c = codes[:m]
+                np.copyto(c, x, casting="unsafe")
+                if np.array_equal(c, x):
+                    np.take(tables[j], c, out=out, mode="clip")
+                else:  # not whole numbers: the direct path, which gives the same values
+                    sizes[j] = 0
+            if not sizes[j]:
+                if log:
+                    np.copyto(out, _log1p32(x, single[:m]))
+                else:
+                    np.copyto(out, x)
+            if fit and scaling != "none":
+                d = np.subtract(out, centre[j], out=shifted[:m])
+                sums[j] += d.sum()
+                squares[j] += np.einsum("i,i->", d, d)
+    if fit:
+        means, scales = np.zeros(p), np.ones(p)
+        if scaling != "none":
+            shift = sums / n
+            means = centre + shift
+            scales = np.sqrt(np.maximum(squares / n - shift * shift, 0.0))
+            # a constant feature keeps a scale of 1
+            scales[scales <= 1e-12 * np.maximum(1.0, np.abs(means))] = 1.0
+    else:
+        means, scales = (np.asarray(v, dtype=np.float64) for v in stats)
+    h = np.empty(n, dtype=np.uint64) if hash_seed is not None else None
+    small = [j for j in range(p) if sizes[j]]
+    inverse = 1.0 / scales
+    for a, b in _blocks(n):  # pass 2: hash, then standardise
+        if h is not None:
+            words = _pack_codes([columns[j][a:b].astype(np.intp) for j in small],
+                                [sizes[j] for j in small]) if small else []
+            words += [_float_word(z[j, a:b]) for j in range(p) if not sizes[j]]
+            h[a:b] = _hash_words(words, hash_seed)
+        if scaling != "none":
+            for j in range(p):  # a loop over features
+                out = z[j, a:b]
+                out -= means[j]
+                out *= inverse[j]
+    return ScaledFeatures(z, means, scales, sizes, h)
+
+
+def _transform(values: np.ndarray, log: bool) -> np.ndarray:
+    """The transformation before standardisation, as float64."""
+    return _log1p32(values).astype(np.float64) if log else np.asarray(values, np.float64)
+
+
+def _pack_codes(codes: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
+    """Small-integer columns packed into as few exact mixed-radix keys as fit in 62 bits,
+    as hash words: ``codes[0] + sizes[0] * (codes[1] + sizes[1] * (...))``, equal keys
+    if and only if equal codes. The codes are not modified."""
+    groups, radix = [], 1 << 62
+    for c, size in zip(codes, sizes):  # a loop over columns
+        if radix * size >= 1 << 62:
+            groups.append([])
+            radix = 1
+        groups[-1].append((c, size))
+        radix *= size
+    keys = []
+    for group in groups:  # Horner's scheme from the last column: one pass per step
+        key = group[-1][0]
+        for c, size in reversed(group[:-1]):
+            key = key * size if key is group[-1][0] else np.multiply(key, size, out=key)
+            key += c
+        keys.append(key.view(np.uint64))
+    return keys

@@ -35,15 +35,17 @@ from .._validation import (
     raise_bad_rows,
 )
 from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterError
-from ..report._profile import (
-    PROFILE_COLUMNS,
-    _grouped_stats,
-    _Groups,
-    _profile_frame,
-    _resolve_value_column,
-)
+from ..report._profile import PROFILE_COLUMNS, _numeric_column, _resolve_value_column
 from ..tiers._base import validate_input
-from ._functions import _row_hash, _segment_names, _smallest_hashes, mean_silhouette
+from ._functions import (
+    _distinct_sample,
+    _segment_names,
+    _segment_order,
+    mean_silhouette,
+    scale_features,
+    small_integer_limit,
+)
+from ._stats import SegmentDescription, describe_segments
 
 __all__ = ["CustomerSegmenter"]
 
@@ -75,8 +77,10 @@ def _custseg_convergence_warnings(what: str):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def _score_candidate(template, sample: np.ndarray, k: int, criterion: str) -> float:
-    """Fit ``template`` with ``k`` segments on the sample; silhouette or BIC there."""
+def _score_candidate(template, sample: np.ndarray, weight: np.ndarray, k: int,
+                     criterion: str) -> float:
+    """Fit ``template`` with ``k`` segments on the weighted sample; silhouette or BIC
+    there."""
     model = clone(template)
     key = "n_components" if isinstance(model, GaussianMixture) else "n_clusters"
     model.set_params(**{key: k})
@@ -84,13 +88,23 @@ def _score_candidate(template, sample: np.ndarray, k: int, criterion: str) -> fl
     # threads on a small sample cost more in synchronisation than they save
     with threadpool_limits(limits=1), _custseg_convergence_warnings(
             f"{type(model).__name__} with {k} segments"):
-        model.fit(sample)
-        if criterion == "bic":
-            return float(model.bic(sample))
+        if criterion == "bic":  # the mixture takes no weights: repeat the points
+            points = np.repeat(sample, _repeats(weight, 2 * sample.shape[0]), axis=0)
+            return float(model.fit(points).bic(points))
+        model.fit(sample, sample_weight=weight)
         n_labels = np.unique(model.labels_).size
-        if n_labels < 2 or n_labels > sample.shape[0] - 1:
+        if n_labels < 2 or n_labels > weight.sum() - 1:
             return float("nan")
-        return mean_silhouette(sample, model.labels_)
+        return mean_silhouette(sample, model.labels_, sample_weight=weight)
+
+
+def _repeats(weight: np.ndarray, cap: int) -> np.ndarray:
+    """Whole numbers of copies proportional to ``weight`` (at least 1 each), about
+    ``cap`` in all when the weights add up to more."""
+    total = weight.sum()
+    if total <= cap:
+        return weight.astype(np.intp)
+    return np.maximum(1, np.rint(weight * (cap / total))).astype(np.intp)
 
 
 class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -335,37 +349,55 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
             return names
         return None
 
-    def _check_values(self, frame: pd.DataFrame, names: list[str]) -> list[np.ndarray]:
-        """Check every feature column; return them as contiguous float64 arrays."""
-        arrays = []
+    def _check_values(self, frame: pd.DataFrame, names: list[str]):
+        """Check every feature column; return them as contiguous float64 arrays and their
+        (minimum, maximum).
+
+        The common case, float or integer columns without NaN, infinite or (with the log
+        scaling) negative values, costs two reductions per column; otherwise the checks
+        of :mod:`custseg._validation` name the offending rows.
+        """
+        arrays, bounds = [], []
+        log = self.scaling == "log-standard"
         for col in names:
-            arr = check_finite_numeric(frame, col)
-            if self.scaling == "log-standard":
-                raise_bad_rows(
-                    frame, arr < 0, col, "are negative",
-                    hint="Negative values in data cannot be log-transformed: "
-                         "scaling='log-standard' takes log1p of each feature; pass "
-                         "scaling='standard' to cluster columns with negative values.",
-                )
-            arrays.append(np.ascontiguousarray(arr, dtype=np.float64))
-        return arrays
+            series = frame[col]
+            arr = None
+            if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
+                arr = np.ascontiguousarray(series.to_numpy(), dtype=np.float64)
+                lo, hi = arr.min(), arr.max()
+                if not (np.isfinite(lo) and np.isfinite(hi)) or (log and lo < 0):
+                    arr = None
+            if arr is None:
+                arr = check_finite_numeric(frame, col)
+                if log:
+                    raise_bad_rows(
+                        frame, arr < 0, col, "are negative",
+                        hint="Negative values in data cannot be log-transformed: "
+                             "scaling='log-standard' takes log1p of each feature; pass "
+                             "scaling='standard' to cluster columns with negative values.",
+                    )
+                arr = np.ascontiguousarray(arr, dtype=np.float64)
+                lo, hi = arr.min(), arr.max()
+            arrays.append(arr)
+            bounds.append((float(lo), float(hi)))
+        return arrays, bounds
 
     def _validate_X(self, X, reset: bool):
-        """Return the features as an array (None for a DataFrame), the feature names
-        and the feature columns as contiguous float64 arrays."""
+        """Return the feature names, the feature columns as contiguous float64 arrays
+        and their (minimum, maximum)."""
         if isinstance(X, pd.DataFrame):
             names = self._fit_feature_names(X) if reset else list(self.features_)
             check_columns(X, names, what="customer table")
             check_not_empty(X, what="customer table")
             frame = X[names]
-            columns = self._check_values(frame, names)
+            columns, bounds = self._check_values(frame, names)
             # the columns are checked and converted above: only the bookkeeping of
             # n_features_in_ and feature_names_in_ is left to scikit-learn
             named = reset or hasattr(self, "feature_names_in_")
             validate_input(self, frame if named else frame.to_numpy(copy=False), reset=reset,
                            skip_check_array=True)
-            return None, names, columns
-        data = validate_input(self, X, reset=reset, dtype=np.float64, order="C",
+            return names, columns, bounds
+        data = validate_input(self, X, reset=reset, dtype=np.float64, order="F",
                               ensure_all_finite=False)
         if reset:
             names = self._fit_feature_names(X)
@@ -379,8 +411,9 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
                 )
         else:
             names = list(self.features_)
-        columns = self._check_values(pd.DataFrame(data, columns=names, copy=False), names)
-        return data, names, columns
+        columns, bounds = self._check_values(pd.DataFrame(data, columns=names, copy=False),
+                                             names)
+        return names, columns, bounds
 
     def _k_bounds(self) -> tuple[int, int]:
         try:
@@ -396,39 +429,14 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         return lo, hi
 
     # --------------------------------------------------------------------- scaling
-    def _scaled_columns(self, columns: list[np.ndarray], fit: bool) -> np.ndarray:
-        """Scale the feature columns into one C-contiguous array (learning the centre
-        and scale when ``fit``), one column at a time on contiguous arrays.
-
-        ``log(1 + x)`` is computed as the vectorised ``log`` of ``x + 1`` in place,
-        several times faster than ``np.log1p`` and as accurate for these features (0, a
-        count, an age or an amount, never a tiny positive number where ``log1p``
-        matters).
-        """
-        n, p = columns[0].shape[0], len(columns)
-        z = np.empty((n, p))
+    def _scale(self, columns: list[np.ndarray], bounds, fit: bool, hash_seed=None):
+        """:func:`scale_features` of the columns, learning the scaling when ``fit``."""
+        stats = None if fit else (self.scaling_mean_, self.scaling_scale_)
+        scaled = scale_features(columns, bounds, self.scaling, stats=stats,
+                                hash_seed=hash_seed)
         if fit:
-            self.scaling_mean_, self.scaling_scale_ = np.zeros(p), np.ones(p)
-        for j, col in enumerate(columns):  # a loop over features
-            if self.scaling == "none":
-                z[:, j] = col
-                continue
-            if self.scaling == "log-standard":
-                zj = col + 1.0
-                np.log(zj, out=zj)
-            else:
-                zj = col.copy()
-            if fit:
-                mean = float(zj.mean())
-                zj -= mean
-                scale = float(np.sqrt(np.dot(zj, zj) / n))
-                if scale <= 10 * np.finfo(np.float64).eps * max(1.0, abs(mean)):
-                    scale = 1.0  # a constant feature
-                self.scaling_mean_[j], self.scaling_scale_[j] = mean, scale
-            else:
-                zj -= self.scaling_mean_[j]
-            np.divide(zj, self.scaling_scale_[j], out=z[:, j])
-        return z
+            self.scaling_mean_, self.scaling_scale_ = scaled.means, scaled.scales
+        return scaled
 
     def _unscale(self, z: np.ndarray) -> np.ndarray:
         x = z * self.scaling_scale_ + self.scaling_mean_
@@ -446,21 +454,23 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
             return MiniBatchKMeans(n_clusters=k, n_init=n_init, random_state=seed)
         return KMeans(n_clusters=k, n_init=n_init, random_state=seed)
 
-    def _select_k(self, sample: np.ndarray, seed: int) -> tuple[int, pd.DataFrame]:
+    def _select_k(self, sample: np.ndarray, weight: np.ndarray, n_rows: int, seed: int
+                  ) -> tuple[int, pd.DataFrame]:
         lo, hi = self._k_bounds()
-        m = sample.shape[0]
-        hi = min(hi, m - 1)
+        hi = min(hi, n_rows - 1)
         if hi < lo:
             raise InvalidParameterError(
                 f"n_segments='auto' tries k_range={tuple(self.k_range)!r} segments but "
-                f"there are only n_samples={m} customers; pass fewer segments or more "
+                f"there are only n_samples={n_rows} customers; pass fewer segments or more "
                 "customers."
             )
+        if sample.shape[0] <= hi:  # fewer distinct customers than segments: repeat them
+            sample, weight = np.repeat(sample, weight, axis=0), np.ones(int(weight.sum()))
         ks = list(range(lo, hi + 1))
         criterion = "bic" if self.method == "gmm" else "silhouette"
         template = self._template(lo, seed)
         scores = Parallel(n_jobs=self.n_jobs)(
-            delayed(_score_candidate)(template, sample, k, criterion) for k in ks)
+            delayed(_score_candidate)(template, sample, weight, k, criterion) for k in ks)
         scores = np.asarray(scores, dtype=np.float64)
         if np.all(np.isnan(scores)):
             raise InvalidDataError(
@@ -472,27 +482,43 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
                              index=pd.Index(ks, name="n_segments", dtype=np.int64))
         return ks[best], table
 
-    def _fit_model(self, z: np.ndarray, sample_idx: np.ndarray, order, k: int, seed: int):
+    def _fit_model(self, z: np.ndarray, h: np.ndarray, sample: np.ndarray,
+                   weight: np.ndarray, k: int, seed: int):
+        """Fit the model on all customers; return it and its labels (in the rows' order).
+
+        ``z`` holds the scaled features as rows; ``sample`` and ``weight`` are the
+        distinct customers of the seeding sample and how many customers each stands for.
+        """
         what = f"{type(self._template(k, seed)).__name__} with {k} segments"
         if self.method == "kmeans":
             n_init = 1 if self.n_init == "auto" else self.n_init
             seeds = np.random.RandomState(seed)
-            sample = z[sample_idx]
+            points = z[:, sample].T
+            if points.shape[0] < k:  # fewer distinct customers than segments
+                points, weight = np.repeat(points, weight, axis=0), None
             best = None
             with _custseg_convergence_warnings(what):
                 for _ in range(n_init):  # a loop over runs, as KMeans(n_init) does
-                    centers, _ = kmeans_plusplus(sample, k, random_state=seeds)
+                    centers, _ = kmeans_plusplus(points, k, sample_weight=weight,
+                                                 random_state=seeds)
                     model = clone(self._template(k, seed)).set_params(init=centers, n_init=1)
-                    model.fit(z)
+                    # the transpose of z is Fortran-ordered: scikit-learn's own copy of
+                    # the data makes it C-ordered, with no copy of ours
+                    model.fit(z.T)
                     if best is None or model.inertia_ < best.inertia_:
                         best = model
             return best, best.labels_
+        order = np.argsort(h)  # identical rows are interchangeable: no need to be stable
+        rows = np.empty((z.shape[1], z.shape[0]))
+        for j in range(z.shape[0]):  # a loop over features
+            np.take(z[j], order, out=rows[:, j])
         model = clone(self._template(k, seed))
         with _custseg_convergence_warnings(what):
             if self.method == "gmm":  # labels from the final E-step of the fit
-                fitted = model.fit_predict(z[order])
+                fitted = model.fit_predict(rows)
             else:
-                fitted = model.fit(z[order]).labels_
+                fitted = model.fit(rows).labels_
+        del rows
         labels = np.empty_like(fitted)
         labels[order] = fitted
         if self.method != "gmm":
@@ -515,10 +541,9 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         self : CustomerSegmenter
             The fitted segmenter.
         """
-        _, names, columns = self._validate_X(X, reset=True)
-        table = X if isinstance(X, pd.DataFrame) else pd.DataFrame(dict(zip(names, columns)))
+        names, columns, bounds = self._validate_X(X, reset=True)
         n = columns[0].shape[0]
-        values = self._value_at_fit(X, columns, names)
+        value = self._value_at_fit(X, columns, names, bounds)
         if self.n_segments == "auto":
             k_max = self._k_bounds()[1]
         else:
@@ -532,112 +557,102 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         rs = check_random_state(self.random_state)
         hash_seed = int(rs.randint(np.iinfo(np.int32).max))
         model_seed = int(rs.randint(np.iinfo(np.int32).max))
-        z = self._scaled_columns(columns, fit=True)
-        h = _row_hash(columns, hash_seed)
+        scaled = self._scale(columns, bounds, fit=True, hash_seed=hash_seed)
+        z, h = scaled.z, scaled.h
         m = min(n, max(self.selection_sample_size, k_max))
-        if self.method == "kmeans":
-            order, sample_idx = None, _smallest_hashes(h, m)
-        else:
-            order = np.argsort(h, kind="stable")
-            sample_idx = order[:m]
-        del h
+        sample, weight = _distinct_sample(h, m)
 
         if self.n_segments == "auto":
-            k, self.selection_scores_ = self._select_k(z[sample_idx], model_seed)
+            k, self.selection_scores_ = self._select_k(z[:, sample].T, weight, m,
+                                                       model_seed)
         else:
             k, self.selection_scores_ = self.n_segments, None
-        model, raw = self._fit_model(z, sample_idx, order, k, model_seed)
-        del z
+        model, raw = self._fit_model(z, h, sample, weight, k, model_seed)
+        del z, h
 
-        centers = model.means_ if self.method == "gmm" else model.cluster_centers_
-        centers = self._unscale(centers)
-        raw = np.asarray(raw, dtype=np.intp)
-        counts = np.bincount(raw, minlength=k)
-        if values is not None:
-            sums = np.bincount(raw, weights=values, minlength=k)
-            key = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf)
-        else:
-            key = np.zeros(k)
-        ranking = np.lexsort(tuple(-centers[:, ::-1].T) + (-key,))  # raw label by rank
-        mapping = np.empty(k, dtype=np.int64)
+        scaled_centers = model.means_ if self.method == "gmm" else model.cluster_centers_
+        table = X if isinstance(X, pd.DataFrame) else None
+        profiled = self.value_column
+        if profiled is None and table is not None:
+            profiled = _resolve_value_column(table, "auto")
+        wanted = [c for c in PROFILE_COLUMNS if table is not None and c in table.columns]
+        wanted += [c for c in [*names, profiled] if c is not None and c not in wanted]
+        arrays = {c: (x, lo, size)
+                  for c, x, (lo, _), size in zip(names, columns, bounds, scaled.sizes)}
+        if value is not None and self.value_column not in arrays:
+            x, (lo, hi) = value
+            size = int(hi) + 1 if lo >= 0 and hi < small_integer_limit(n) and \
+                np.array_equal(x.astype(np.intp), x) else 0
+            arrays[self.value_column] = (x, lo, size)
+        description = describe_segments(
+            raw, k, wanted, arrays, lambda col: _numeric_column(table, col),
+            descriptors={"value": self.value_column, "frequency": "frequency"})
+        sizes = description.sizes
+        value_means = None
+        if self.value_column is not None:
+            counts, sums, _ = description.stats[self.value_column]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value_means = sums / counts
+        ranking = _segment_order(value_means, scaled_centers, sizes)
+        mapping = np.empty(k, dtype=np.intp)
         mapping[ranking] = np.arange(k)
 
         self.estimator_ = model
         self.n_segments_ = int(k)
-        self.label_mapping_ = mapping
-        self.labels_ = mapping[raw]
-        self.cluster_centers_ = centers[ranking]
+        self.label_mapping_ = mapping.astype(np.int64)
+        self.labels_ = mapping.astype(np.int64)[raw]
+        self.cluster_centers_ = self._unscale(scaled_centers)[ranking]
         self.features_ = np.asarray(names, dtype=object)
-        groups = _Groups(self.labels_, k)
-        arrays = dict(zip(names, columns))
-        if values is not None and self.value_column not in arrays:
-            arrays[self.value_column] = values
-        self.profile_ = self._profile(table, names, groups, arrays)
-        self.segment_names_ = self._names(table, groups, arrays)
+        self.profile_ = self._profile(description, profiled, sizes, ranking, n)
+        self.segment_names_ = _segment_names(
+            sizes[ranking], {key: ranks[ranking] for key, ranks in description.ranks.items()})
         return self
 
-    def _value_at_fit(self, X, columns: list[np.ndarray], names: list[str]):
+    def _value_at_fit(self, X, columns: list[np.ndarray], names: list[str], bounds):
+        """The value column, validated, with its (minimum, maximum); ``None`` without
+        one."""
         col = self.value_column
         if col is None:
             return None
         if col in names:
-            return columns[names.index(col)]
+            j = names.index(col)
+            return columns[j], bounds[j]
         if isinstance(X, pd.DataFrame):
             check_columns(X, [col], what="customer table")
-            return check_finite_numeric(X, col)
+            values = check_finite_numeric(X, col)
+            return values, (float(values.min()), float(values.max()))
         raise InvalidParameterError(
             f"value_column={col!r} is not among the features {names} of this array; pass "
             "a DataFrame that has the column, or value_column=None."
         )
 
-    def _profile(self, table: pd.DataFrame, names: list[str], groups: _Groups,
-                 arrays: dict[str, np.ndarray]) -> pd.DataFrame:
-        """segment_profile of the training table, reusing the validated columns."""
-        columns = [c for c in PROFILE_COLUMNS if c in table.columns]
-        extra = list(names) + ([self.value_column] if self.value_column else [])
-        columns += [c for c in extra if c not in columns]
-        value = self.value_column if self.value_column is not None else "auto"
-        value = _resolve_value_column(table, value)
-        index = pd.Index(np.arange(self.n_segments_), name="segment")
-        return _profile_frame(table, groups, index, value, columns, arrays)
-
-    def _names(self, table: pd.DataFrame, groups: _Groups,
-               arrays: dict[str, np.ndarray]) -> np.ndarray:
-        """Segment names from the medians of the segments (see Notes)."""
-        profile = self.profile_
-
-        def population(col):  # (values, whether they are known to be finite)
-            if col in arrays:
-                return arrays[col], True
-            if col in table.columns and pd.api.types.is_numeric_dtype(table[col].dtype) \
-                    and not pd.api.types.is_bool_dtype(table[col].dtype):
-                return table[col].to_numpy(dtype=np.float64, na_value=np.nan), False
-            return None, False
-
-        def finite(values, known):
-            return values if known else values[~np.isnan(values)]
-
-        def level(col):
-            pop, known = population(col)
-            if pop is None or f"{col}_median" not in profile.columns:
-                return None
-            return profile[f"{col}_median"].to_numpy(), finite(pop, known)
-
-        value = level(self.value_column) if self.value_column is not None else None
-        frequency = level("frequency")
-        since_last = None
-        (recency, rec_known), (age, age_known) = population("recency"), population("T")
-        if recency is not None and age is not None:
-            gap = age - recency
-            known = rec_known and age_known
-            since_last = _grouped_stats(gap, groups, finite=known)[2], finite(gap, known)
-        return _segment_names(profile["n_customers"].to_numpy(), value, frequency,
-                              since_last)
+    # ----------------------------------------------------------------- description
+    def _profile(self, description: SegmentDescription, value_column: str | None,
+                 sizes: np.ndarray, ranking: np.ndarray, n: int) -> pd.DataFrame:
+        """The profile table, in label order (see :func:`custseg.report.segment_profile`
+        for its columns)."""
+        out = {"n_customers": sizes[ranking].astype(np.int64), "share": sizes[ranking] / n}
+        if value_column is not None:
+            totals = description.stats[value_column][1][ranking]
+            grand = totals.sum()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out["value_share"] = totals / grand if grand != 0 else np.full(totals.size,
+                                                                             np.nan)
+        for col, (counts, sums, medians) in description.stats.items():
+            counts, sums = counts[ranking], sums[ranking]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f"{col}_mean"] = np.where(counts > 0, sums / np.maximum(counts, 1),
+                                              np.nan)
+            out[f"{col}_median"] = medians[ranking]
+        index = pd.Index(np.arange(len(ranking)), name="segment")
+        return pd.DataFrame(out, index=index)
 
     # ------------------------------------------------------------------ prediction
     def _scaled(self, X) -> np.ndarray:
+        """The scaled features of ``X``, one column per feature (Fortran-ordered)."""
         check_is_fitted(self)
-        return self._scaled_columns(self._validate_X(X, reset=False)[2], fit=False)
+        _, columns, bounds = self._validate_X(X, reset=False)
+        return self._scale(columns, bounds, fit=False).z.T
 
     def predict(self, X):
         """Segment of each customer (0 is the most valuable segment).
