@@ -218,7 +218,8 @@ def markdown(results: list[dict]) -> str:
             t_ok = r["wall_s"] < TIME_TARGET_S
             m_ok = peak < MEMORY_TARGET_RATIO * r["memory_bytes"]
             notes.append(
-                f"- {r['n_customers']:,} customers: wall time {fmt_seconds(r['wall_s'])} "
+                f"- {r['n_customers']:,} customers, {r['format']}: wall time "
+                f"{fmt_seconds(r['wall_s'])} "
                 f"({'meets' if t_ok else 'misses'} the {TIME_TARGET_S:.0f} s target); peak "
                 f"RSS {peak / r['memory_bytes']:.2f}x the log in memory "
                 f"({'meets' if m_ok else 'misses'} the {MEMORY_TARGET_RATIO:.0f}x target).")
@@ -236,9 +237,9 @@ def markdown(results: list[dict]) -> str:
     cols = ["customers", "transactions", "input", "log in memory", "as loaded", "wall time",
             "CPU time", "peak RSS", "peak / log in memory", "peak / file",
             "load before / after"]
-    command = results[0]["command"] if results else "custseg segment LOG --out OUT"
     return (
-        f"The whole `{command}` job (read, clean, RFM features, model fits, CLV and churn "
+        "The whole `custseg segment LOG --out OUT.parquet --no-progress` job (read, clean, "
+        "RFM features, model fits, CLV and churn "
         "scores, tiers, segments, holdout check, write) run as a child process on a "
         "simulated log (`make_transactions(r=1.0, alpha=2.5, shuffle=True)`, about 8 "
         "transactions per customer). Wall time around the child. Peak RSS is the child's "
@@ -249,8 +250,9 @@ def markdown(results: list[dict]) -> str:
         "The 8.1x of the earlier figures was that maximum; the job's own peak was then "
         "about the same (1.5 GiB, in the cleaning step). 'Log in memory' is the log as "
         "the job loads it from Parquet (customer_id int64, date datetime64[ns], amount "
-        "float64); 'as loaded' is the frame read from "
-        "this input (larger for CSV, whose dates are text). 'Load' is the machine's "
+        "float64); 'as loaded' is the frame the job reads from this input (for CSV the "
+        "same when Arrow reads it, with typed columns; pandas' parser, its fallback, "
+        "keeps the dates as text). 'Load' is the machine's "
         f"1-minute load average ({os.cpu_count()} cores): a CPU time well below the wall "
         "time means other processes shared the cores.\n\n"
         + markdown_table(rows, cols) + "\n\n" + "\n".join(notes) + "\n\n"

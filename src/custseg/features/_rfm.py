@@ -3,7 +3,8 @@
 Everything here is vectorised over transactions: customer ids are turned into integer
 codes once, dates into integer period numbers, and a single sort of packed
 ``(customer code, period)`` keys gives each customer's first and last purchase period and
-the number of distinct purchase periods. Sums use :func:`numpy.bincount`. There is no
+the number of distinct purchase periods. Sums use :func:`numpy.bincount` and
+:func:`numpy.add.at` (in row order, a chunk of rows at a time). There is no
 Python loop over customers and no ``groupby().apply``.
 """
 
@@ -423,14 +424,15 @@ def _summarise(codes: np.ndarray, n_codes: int, periods: np.ndarray,
         first_of_code[present] = first
         repeat_spend = np.zeros(n_codes)
         total_spend = np.zeros(n_codes) if need_total else None
-        for rows in _chunks(n):  # bounded temporaries: a chunk of rows at a time
-            chunk_codes = codes[rows].astype(np.intp)
+        # a chunk of rows at a time (bounded temporaries); np.add.at adds in row order,
+        # so the sums are those of one pass, to the last bit, whatever the chunks
+        for rows in _chunks(n):
+            chunk_codes = codes[rows]
             spend = amounts[rows]
             if need_total:
-                total_spend += np.bincount(chunk_codes, weights=spend, minlength=n_codes)
+                np.add.at(total_spend, chunk_codes, spend)
             in_first = np.equal(periods[rows], first_of_code[chunk_codes])
-            repeat_spend += np.bincount(chunk_codes, weights=np.where(in_first, 0.0, spend),
-                                        minlength=n_codes)
+            np.add.at(repeat_spend, chunk_codes, np.where(in_first, 0.0, spend))
         repeat_spend = repeat_spend[present]
         if need_total:
             total_spend = total_spend[present]
