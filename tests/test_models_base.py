@@ -388,7 +388,8 @@ def test_wrong_shapes_raise_invalid_data_error(model, cdnow_summary):
         est.fit(X)
     with pytest.raises(InvalidDataError, match=r"X has 4 features, but \w+ is expecting 3"):
         est.predict(np.hstack([X, X[:, :1]]))
-    with pytest.raises(InvalidDataError, match=r"got an array of shape \(300,\)"):
+    with pytest.raises(InvalidDataError, match=r"got an array of shape \(300,\)\. Reshape your "
+                                               r"data: one customer is array\.reshape\(1, -1\)"):
         est.predict(X[:, 0])
     with pytest.raises(InvalidDataError, match="sparse input is not supported"):
         est.fit(sparse.csr_matrix(X))

@@ -24,6 +24,7 @@ from custseg.models._clv import (
     sample_log_normal_params,
 )
 from custseg.models._gammagamma import GammaGamma
+from tests.test_models_estimator_checks import cheap, listed_checks_on_valid_tables
 
 # ---------------------------------------------------------------------------------------
 # fixtures
@@ -436,7 +437,9 @@ def test_array_input_in_documented_order(small):
 
 _RANDOM = ("random float data is not a customer table (frequency must be whole, recency "
            "<= T, repeat customers need a positive monetary_value): the estimator rejects "
-           "it by design; {} tests this contract on CDNOW customers")
+           "it by design; the check passes on valid tables made of the same floats "
+           "(test_expected_failures_pass_on_valid_tables) and {} tests this contract on "
+           "CDNOW customers")
 _CONTRACT = "test_sklearn_contract_on_customer_tables"
 _WEIGHTS = "test_sample_weights_on_customer_tables"
 _PIPE = "test_pipeline_and_set_output"
@@ -483,6 +486,19 @@ def _expected_failed_checks(estimator):
                          expected_failed_checks=_expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("adapter, check", listed_checks_on_valid_tables(
+    [cheap(CLVEstimator(BetaGeo(), GammaGamma()))], _expected_failed_checks))
+def test_expected_failures_pass_on_valid_tables(adapter, check):
+    """Every check listed above passes, without an expected failure, on the valid
+    customer tables that the test-only adapter of tests/test_models_estimator_checks.py
+    makes of the checks' random floats: the contract holds, only the data was invalid."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # ConvergenceWarning included
+        check(adapter)
 
 
 def test_sklearn_contract_on_customer_tables(clv, cdnow_summary, small):

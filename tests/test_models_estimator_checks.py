@@ -1,12 +1,33 @@
 """scikit-learn conformance of the models of custseg.models.
 
-``parametrize_with_checks`` runs scikit-learn's common checks. Most of them fit on random
-floats, which are not customer tables (frequency must be whole, recency <= T ...), and our
-models reject them by design; those checks are listed in ``expected_failed_checks`` with
-the reason, and the contract they test is tested below on valid tables
-(``test_contract_*``), for every estimator of ``ESTIMATORS``.
+scikit-learn's common checks run in two ways.
+
+1. ``parametrize_with_checks`` on the models themselves. Most checks fit on random
+   floats, which are not customer tables (frequency must be whole, recency <= T ...),
+   and our models reject them by design; those checks are listed in
+   ``expected_failed_checks`` with the reason.
+2. Every listed check again, with no expected failure, on a :class:`RandomFloatsAsTable`
+   adapter around the same model (``test_expected_failures_pass_on_valid_tables``). The
+   adapter is test-only: it maps any float array to a valid customer table,
+   deterministically and row by row (:func:`random_floats_as_table`: ``frequency =
+   floor(3 x0)``, ``T = x1 + x2 + 1``, ``recency = x1`` for repeat customers and 0
+   otherwise, ``monetary_value = x3 + 1`` ...; further columns are passed on, which the
+   models ignore; narrower arrays are padded by repeating their columns), and delegates
+   ``fit``, ``predict``, ``transform``, ``score`` ... to a clone of the model. NaN, inf,
+   negative, non-numeric, complex, sparse and 1-d inputs reach the model as such
+   (negative floats give negative columns), so every error a check expects is the
+   model's own; the only bookkeeping the adapter does itself is the number of features
+   where its padding hides it from the model (arrays narrower than the model's
+   columns). Each listed check thus runs on a valid table and passes: the contract
+   holds, only the random data was invalid. The adapter passes every check
+   (``test_adapter_passes_every_check``) and its mapping is tested in ``test_adapter_*``.
+
+The contracts are also tested directly on simulated tables (``test_contract_*``), for
+every estimator of ``ESTIMATORS``. ``tests/test_models_clv.py`` and
+``tests/test_models_churn.py`` apply the same scheme to the meta-estimators.
 """
 
+import copy
 import json
 import pickle
 import warnings
@@ -14,14 +35,33 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import (
+    _NotAnArray,
+    estimator_checks_generator,
+    parametrize_with_checks,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 import custseg.models
+from custseg._validation import check_customer_table
 from custseg.exceptions import CustsegError
-from custseg.models import BetaGeo, GammaGamma, ModifiedBetaGeo
+from custseg.models import (
+    BetaGeo,
+    ChurnEstimator,
+    CLVEstimator,
+    GammaGamma,
+    HoldoutChurnClassifier,
+    ModifiedBetaGeo,
+)
 
 #: Every estimator of custseg.models; models of other modules join when they exist.
 ESTIMATORS = [BetaGeo(), ModifiedBetaGeo(), GammaGamma()]
@@ -33,13 +73,16 @@ for _name in ("ParetoNBD", "BetaGeoBetaBinom"):
 _RANDOM_TABLE = ("the check fits on random floats, which are not a customer table "
                  "(frequency must be whole numbers; recency <= T and recency 0 without "
                  "repeat purchase for transaction models; monetary_value > 0 for repeat "
-                 "customers); the same contract is tested on valid tables in "
-                 "test_contract_*")
+                 "customers); the same check passes on a valid table through "
+                 "RandomFloatsAsTable (test_sklearn_checks_on_valid_tables) and the "
+                 "contract is tested on simulated tables in test_contract_*")
 _FEW_COLUMNS = ("the check's X has fewer columns than the model needs, which is rejected "
-                "with a message naming the columns; tested in test_contract_*")
+                "with a message naming the columns; the check passes on padded valid "
+                "tables through RandomFloatsAsTable (test_sklearn_checks_on_valid_tables)")
 _ONE_SAMPLE = ("the single random row fails the customer-table validation (whole "
                "frequency) before any sample-count message; a one-customer table is "
-               "accepted (test_contract_one_customer)")
+               "accepted (test_contract_one_customer, and this check through "
+               "RandomFloatsAsTable)")
 
 _RANDOM_TABLE_CHECKS = [
     "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
@@ -80,6 +123,283 @@ def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # ConvergenceWarning included
         check(estimator)
+
+
+# ---- the same checks on valid tables: a test-only adapter ----------------------------------
+
+def table_columns(model) -> tuple:
+    """Columns of the customer table ``model`` reads, in the order of an array."""
+    if isinstance(model, CLVEstimator):
+        return ("frequency", "recency", "T", "monetary_value")
+    if isinstance(model, ChurnEstimator | HoldoutChurnClassifier):
+        return table_columns(model.model if model.model is not None else BetaGeo())
+    if isinstance(model, GammaGamma):
+        return ("frequency", "monetary_value")
+    return tuple(model._columns)
+
+
+def random_floats_as_table(values: np.ndarray, columns) -> dict:
+    """Columns ``columns`` of a valid customer table computed row by row from the first
+    ``len(columns)`` columns ``x0, x1, ...`` of ``values`` (non-negative finite floats;
+    a negative value gives a negative column, NaN or inf in any of them a NaN
+    frequency, so that the model rejects the row as it would reject the data):
+
+    * ``frequency = floor(3 x0)``;
+    * continuous time: ``T = x1 + x2 + 1``, ``recency = x1`` for repeat customers
+      (``< T``), else 0;
+    * discrete opportunities (BG/BB): ``recency = frequency + floor(3 x1)`` for repeat
+      customers, else 0, and ``n_periods = recency + floor(3 x2) + 1``;
+    * ``monetary_value = x_j + 1`` with ``j`` its position (positive).
+    """
+    k = len(columns)
+    frequency = np.floor(3.0 * values[:, 0]) + 0.0 * values[:, :k].sum(axis=1)
+    out = {"frequency": frequency}
+    if "n_periods" in columns:
+        recency = np.where(frequency > 0, frequency + np.floor(3.0 * values[:, 1]), 0.0)
+        out.update(recency=recency, n_periods=recency + np.floor(3.0 * values[:, 2]) + 1.0)
+    elif "T" in columns:
+        out.update(recency=np.where(frequency > 0, values[:, 1], 0.0),
+                   T=values[:, 1] + values[:, 2] + 1.0)
+    if "monetary_value" in columns:
+        out["monetary_value"] = values[:, columns.index("monetary_value")] + 1.0
+    return out
+
+
+def _shape(X):
+    if hasattr(X, "shape") and not isinstance(X, _NotAnArray):
+        return X.shape
+    return np.asarray(X).shape
+
+
+def _model_has(name):
+    return lambda self: hasattr(self.model, name)
+
+
+class RandomFloatsAsTable(BaseEstimator):
+    """Test-only adapter: maps any float array to a valid customer table row by row
+    (:func:`random_floats_as_table`) and delegates to a clone of ``model``, so that
+    scikit-learn's checks, which fit on random floats, test the model's contract on
+    valid tables. Its tags are the model's.
+
+    Parameters
+    ----------
+    model : estimator
+        A custseg model.
+
+    Attributes
+    ----------
+    model_ : estimator
+        The fitted clone of ``model``.
+    n_features_in_ : int
+        Columns of the ``X`` given to ``fit``. The model checks the number of features
+        of every later ``X`` (the columns it does not read are passed on); the adapter
+        checks it only where padding would hide it from the model.
+    """
+
+    def __init__(self, model=None):
+        self.model = model
+
+    def __sklearn_tags__(self):
+        return copy.deepcopy(get_tags(self.model))
+
+    def table(self, X):
+        """The customer table of ``X`` (``X`` itself where it is not a 2-d numeric
+        array, so that the model rejects it), of ``X``'s type and dtype."""
+        if sparse.issparse(X) or hasattr(X, "toarray"):
+            return X
+        if isinstance(X, _NotAnArray):
+            return _NotAnArray(self.table(np.asarray(X)))
+        arr = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        if arr.ndim != 2 or arr.dtype.kind == "c" or 0 in arr.shape:
+            return X
+        values = arr.astype(np.float64)  # non-numbers: numpy's TypeError, as check_array
+        columns = table_columns(self.model)
+        k = len(columns)
+        mapped = random_floats_as_table(values[:, np.arange(k) % values.shape[1]], columns)
+        table = np.column_stack([mapped[c] for c in columns] + [values[:, k:]])
+        if arr.dtype != np.float64:
+            table = table.astype(arr.dtype)
+        if isinstance(X, pd.DataFrame):
+            return pd.DataFrame(table, columns=[*columns, *X.columns[k:]], index=X.index)
+        return table
+
+    def fit(self, X, y=None, sample_weight=None):
+        model = clone(self.model)
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        model.fit(self.table(X), y, **kwargs)
+        self.model_ = model
+        shape = _shape(X)
+        self.n_features_in_ = shape[1] if len(shape) == 2 else model.n_features_in_
+        return self
+
+    def _fitted_table(self, X):
+        check_is_fitted(self, "model_")
+        shape = _shape(X)
+        k = len(table_columns(self.model))
+        if (len(shape) == 2 and shape[1] != self.n_features_in_
+                and min(shape[1], self.n_features_in_) < k):
+            raise ValueError(f"X has {shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input.")
+        return self.table(X)
+
+    @available_if(_model_has("predict"))
+    def predict(self, X):
+        table = self._fitted_table(X)
+        return self.model_.predict(table)
+
+    @available_if(_model_has("score_samples"))
+    def score_samples(self, X):
+        table = self._fitted_table(X)
+        return self.model_.score_samples(table)
+
+    def score(self, X, y=None, sample_weight=None):
+        table = self._fitted_table(X)
+        return self.model_.score(table, y, sample_weight=sample_weight)
+
+
+class TransformerAsTable(TransformerMixin, RandomFloatsAsTable):
+    """:class:`RandomFloatsAsTable` of a transformer."""
+
+    def transform(self, X):
+        table = self._fitted_table(X)
+        return self.model_.transform(table)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "model_")
+        return self.model_.get_feature_names_out()
+
+
+class ClassifierAsTable(ClassifierMixin, RandomFloatsAsTable):
+    """:class:`RandomFloatsAsTable` of a classifier."""
+
+    @property
+    def classes_(self):
+        return self.model_.classes_
+
+    def predict_proba(self, X):
+        table = self._fitted_table(X)
+        return self.model_.predict_proba(table)
+
+
+class FixedLabelsAsTable(ClassifierAsTable):
+    """:class:`ClassifierAsTable` of a classifier whose labels are not learnt from ``y``
+    (``ChurnEstimator``: always "active" / "churned"): the labels are returned as their
+    index in the model's ``classes_``, numbers, which the checks compare with
+    ``assert_allclose``; a one-to-one recoding that keeps the contract under test."""
+
+    @property
+    def classes_(self):
+        return np.arange(len(self.model_.classes_))
+
+    def predict(self, X):
+        table = self._fitted_table(X)
+        return np.searchsorted(self.model_.classes_, self.model_.predict(table))
+
+
+def as_table(model) -> RandomFloatsAsTable:
+    """The adapter of ``model``."""
+    if isinstance(model, ChurnEstimator):
+        return FixedLabelsAsTable(model)
+    return ClassifierAsTable(model) if is_classifier(model) else TransformerAsTable(model)
+
+
+def cheap(estimator):
+    """A clone of ``estimator`` whose custseg models make one optimiser run of at most 5
+    iterations: the checks' small random tables rarely identify the parameters (the
+    optimum runs to the edge of the search space), and the contracts under test do not
+    depend on convergence."""
+    est = clone(estimator)
+    params = est.get_params(deep=True)
+    updates = {}
+    for key in params:
+        owner, _, name = key.rpartition("__")
+        owner = params[owner] if owner else est
+        if name in ("n_init", "max_iter") and type(owner).__module__.startswith("custseg"):
+            updates[key] = 1 if name == "n_init" else 5
+    return est.set_params(**updates)
+
+
+def listed_checks_on_valid_tables(estimators, expected_failed_checks):
+    """``pytest.param(adapter, check)`` for every check that ``expected_failed_checks``
+    lists for one of ``estimators``, the check bound to the estimator's adapter. The
+    other checks pass on the estimators themselves. Raises if a listed check is not one
+    scikit-learn runs on the adapter (a stale list)."""
+    params = []
+    for estimator in estimators:
+        listed = set(expected_failed_checks(estimator))
+        found = set()
+        for adapter, check in estimator_checks_generator(as_table(estimator), mark=None):
+            name = getattr(check, "func", check).__name__
+            if name in listed:
+                found.add(name)
+                suffix = f"({check.keywords})" if getattr(check, "keywords", None) else ""
+                params.append(pytest.param(adapter, check,
+                                           id=f"{type(estimator).__name__}-{name}{suffix}"))
+        if listed - found:
+            raise AssertionError(f"{type(estimator).__name__}: listed checks that scikit-learn "
+                                 f"does not run on the adapter: {sorted(listed - found)}")
+    return params
+
+
+@pytest.mark.parametrize("adapter, check", listed_checks_on_valid_tables(
+    [cheap(e) for e in ESTIMATORS], expected_failed_checks))
+def test_expected_failures_pass_on_valid_tables(adapter, check):
+    """Every check the models fail on random floats passes on the valid tables the
+    adapter makes of the same floats: no expected failure is left."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # ConvergenceWarning included
+        check(adapter)
+
+
+@parametrize_with_checks([as_table(cheap(BetaGeo()))])
+def test_adapter_passes_every_check(estimator, check):
+    """The adapter itself passes every scikit-learn check without an expected failure
+    (around one model: the other checks pass on the models themselves)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        check(estimator)
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 30), st.integers(1, 6)),
+                  elements=st.floats(0, 1e6)))
+def test_adapter_makes_valid_tables_row_by_row(values):
+    """Any non-negative finite floats give a table the models accept, and each row of
+    the table depends on its own row of floats only."""
+    for estimator in [*ESTIMATORS, CLVEstimator()]:
+        adapter = as_table(estimator)
+        columns = table_columns(estimator)
+        table = pd.DataFrame(adapter.table(values)[:, :len(columns)], columns=columns)
+        if "n_periods" in columns:  # discrete opportunities
+            assert np.all(table["frequency"] <= table["recency"])
+            assert np.all(table["recency"] <= table["n_periods"])
+            check_customer_table(table, columns=columns, recency_le_T=False)
+        else:
+            check_customer_table(table, columns=columns)
+        if "monetary_value" in columns:
+            assert np.all(table["monetary_value"] > 0)
+        rows = np.arange(len(values))[::-2]
+        np.testing.assert_array_equal(adapter.table(values[rows]),
+                                      adapter.table(values)[rows])
+
+
+def test_adapter_leaves_feature_counts_and_errors_to_the_model():
+    """With at least as many columns as the model reads, the adapter's number of
+    features is the model's and a different count is the model's error; bad values
+    reach the model, whose errors are raised."""
+    X = np.random.default_rng(0).uniform(0, 2, size=(40, 5))
+    for estimator in ESTIMATORS:
+        adapter = _quiet_fit(as_table(estimator), X)
+        assert adapter.n_features_in_ == adapter.model_.n_features_in_ == 5
+        name = type(estimator).__name__
+        with pytest.raises(ValueError, match=rf"X has 4 features, but {name} is expecting 5"):
+            adapter.predict(X[:, :4])
+        bad = X.copy()
+        bad[3, 0] = -1.0
+        with pytest.raises(CustsegError, match=r"'frequency': 1 of 40 rows are negative"):
+            adapter.predict(bad)
+        bad[3, 0] = np.nan
+        with pytest.raises(CustsegError, match=r"'frequency': 1 of 40 rows are NaN"):
+            adapter.predict(bad)
 
 
 # ---- the contract on valid tables ---------------------------------------------------------

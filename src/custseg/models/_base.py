@@ -847,6 +847,11 @@ def select_columns(X, columns: Sequence[str], owner: str,
         raise InvalidDataError(f"{owner} needs a dense customer table (a DataFrame or "
                                "array); sparse input is not supported.")
     arr = np.asarray(X)
+    if arr.ndim == 1:
+        raise InvalidDataError(
+            f"{owner} needs a 2-d customer table with the columns {list(columns)}, got an "
+            f"array of shape {arr.shape}. Reshape your data: one customer is "
+            "array.reshape(1, -1).")
     if arr.dtype.kind == "c":
         raise InvalidDataError(f"Complex data not supported: {owner} needs a customer table "
                                f"with real columns {list(columns)}.")

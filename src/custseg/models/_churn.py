@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._serialize import SerializableMixin
 from .._validation import (
@@ -431,7 +431,8 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
         if y is None:
             if not isinstance(X, pd.DataFrame):
                 raise InvalidDataError(
-                    "Without y, X must be a calibration/holdout DataFrame with a "
+                    "HoldoutChurnClassifier requires y to be passed, but the target y is "
+                    "None: without y, X must be a calibration/holdout DataFrame with a "
                     "frequency_holdout column (the label is frequency_holdout == 0).")
             check_columns(X, ["frequency_holdout"], what="calibration/holdout table")
             holdout = check_finite_numeric(X, "frequency_holdout")
@@ -439,6 +440,8 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
             y = np.asarray(CHURN_CLASSES, dtype=object)[(holdout == 0).astype(np.int64)]
         else:
             y = np.asarray(y)
+            if y.ndim == 2 and y.shape[1] == 1:  # a column vector: warn and flatten
+                y = column_or_1d(y, warn=True)
             if y.ndim != 1 or len(y) != len(cal):
                 raise InvalidDataError(
                     f"y must be a 1-d array of {len(cal)} labels, got shape {y.shape}.")
@@ -447,7 +450,8 @@ class HoldoutChurnClassifier(SerializableMixin, ClassifierMixin, BaseEstimator):
         present = y if sw is None else y[sw > 0]
         if len(np.unique(present)) < 2:
             raise InvalidDataError(
-                f"The label has a single class ({np.unique(present).tolist()}): every "
+                f"The label has a single class ({np.unique(present).tolist()}), one "
+                "class only: every "
                 "customer bought in the holdout window, or none did. Lengthen the holdout "
                 "window or pass y.")
         arrays = check_customer_table(cal, columns=list(cal.columns))
