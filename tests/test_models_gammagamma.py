@@ -1,13 +1,15 @@
 """Gamma-Gamma spend model: published estimates, lifetimes parity, recovery, errors."""
 
+import copy
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.exceptions import CustsegError, EmptyDataError
+from custseg.exceptions import ConvergenceWarning, CustsegError, EmptyDataError
 from custseg.models import GammaGamma
 from custseg.models._base import CustomerArrays
 from custseg.models._gammagamma import gammagamma_loglik, gammagamma_loglik_grad
@@ -146,3 +148,66 @@ def test_persistence_and_transform(model, cdnow_summary):
     model.set_output(transform="default")
     s = model.summary()
     assert list(s.index) == ["p", "q", "v"] and (s["lower_95"] < s["coef"]).all()
+
+
+# ---- q > 1: a finite population mean ---------------------------------------------------------
+
+def _simulated(model, q, n=20_000, seed=0):
+    """Repeat customers from the model at p = 2, v = 10 and the given q."""
+    generator = copy.copy(model)
+    generator.params_ = pd.Series([2.0, q, 10.0], index=["p", "q", "v"], name="coef")
+    freq = np.random.default_rng(seed).integers(1, 10, n)
+    return generator.sample(freq, random_state=seed + 1)[["frequency", "monetary_value"]]
+
+
+def test_heavy_tailed_spend_keeps_q_above_one_and_warns(model):
+    """Simulated with q = 0.6, the population mean does not exist: the likelihood keeps
+    rising as q falls to 1, the fit stops just above 1, says why, and every prediction
+    stays finite."""
+    table = _simulated(model, 0.6)
+    with pytest.warns(ConvergenceWarning, match=r"(?s)GammaGamma did not converge: the "
+                                                r"likelihood keeps rising as q falls to 1"
+                                                r".*too heavy-tailed"):
+        heavy = GammaGamma(random_state=0).fit(table)
+    assert 1.0 < heavy.params_["q"] < 1.0 + 1e-3
+    assert not heavy.converged_ and np.isinf(heavy.stderr_["q"])
+    assert np.isfinite(heavy.stderr_["p"]) and np.isfinite(heavy.stderr_["v"])
+    X = pd.DataFrame({"frequency": [0.0, 1.0, 50.0], "monetary_value": [0.0, 5.0, 1e6]})
+    pred = heavy.predict(X)
+    assert np.all(np.isfinite(pred)) and np.all(pred > 0)
+    assert pred[0] == pytest.approx(heavy.population_mean())
+
+
+def test_q_close_to_one_is_an_interior_optimum(model):
+    """Simulated with q = 1.3, the optimum is interior: no warning, q recovered."""
+    table = _simulated(model, 1.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fitted = GammaGamma(random_state=0).fit(table)
+    assert fitted.converged_
+    assert abs(fitted.params_["q"] - 1.3) < 3 * fitted.stderr_["q"]
+
+
+def test_penalty_applies_to_p_q_v(model, repeat):
+    """The optimiser works on q - 1, but the penalty is penalizer * (p^2 + q^2 + v^2) as
+    documented (and as in lifetimes): at the penalised optimum the gradient of the
+    penalised log-likelihood in (p, q, v) vanishes."""
+    penalizer = 1e-3
+    fitted = GammaGamma(penalizer=penalizer).fit(repeat)
+    assert fitted.converged_
+    theta = fitted.params_.to_numpy()
+    assert not np.allclose(theta, model.params_.to_numpy(), rtol=1e-2)  # it does shrink
+    data = CustomerArrays({"frequency": repeat["frequency"].to_numpy(float),
+                           "monetary_value": repeat["monetary_value"].to_numpy(float)})
+    _, grad = gammagamma_loglik_grad(theta, data, np.ones(len(repeat)))
+    penalised = grad / len(repeat) - 2.0 * penalizer * theta
+    np.testing.assert_allclose(penalised * theta, 0.0, atol=1e-6)
+
+
+def test_too_strong_a_penalty_is_named_as_the_cause(repeat):
+    """A strong penalty pulls q below 1 (lifetimes returns q = 0.97 here, an infinite
+    population mean): the fit stops at the edge and blames the penalty, not the data."""
+    with pytest.warns(ConvergenceWarning, match=r"the penalty \(penalizer=0.01\) pulls q "
+                                                r"to 1.*use a smaller penalizer"):
+        fitted = GammaGamma(penalizer=0.01).fit(repeat)
+    assert fitted.params_["q"] > 1 and np.isfinite(fitted.population_mean())

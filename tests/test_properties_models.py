@@ -264,12 +264,6 @@ def test_clv_non_negative_falls_with_the_discount_rate_grows_with_the_horizon(
     assert np.all(values[low, short] <= values[low, long] + tol)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "models/_gammagamma.py gammagamma_expected_value: with heavy-tailed spend the fit "
-    "converges to q < 1 (here q = 0.57, converged_=True) and the expected spend "
-    "p (v + x m) / (p x + q - 1) of customers without a repeat purchase is inf, so "
-    "CLVEstimator.predict returns inf for them (and ValueTiers then rejects the clv "
-    "column); constrain q > 1 in the fit, or fall back to a finite prior mean and warn"))
 def test_clv_finite_when_spend_is_heavy_tailed():
     rng = np.random.default_rng(0)
     table = load_cdnow_summary().copy()
@@ -277,26 +271,29 @@ def test_clv_finite_when_spend_is_heavy_tailed():
     heavy = [(rng.pareto(0.5, int(k)) + 1).mean() * 10 for k in table.loc[repeat,
                                                                        "frequency"]]
     table.loc[repeat, "monetary_value"] = heavy
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with pytest.warns(ConvergenceWarning, match=r"GammaGamma did not converge: the "
+                                                r"likelihood keeps rising as q falls to 1"):
         clv = CLVEstimator(horizon=12).fit(table)
-    assert np.all(np.isfinite(clv.predict(table)))
+    assert clv.spend_model_.params_["q"] > 1 and not clv.spend_model_.converged_
+    values = clv.predict(table)
+    assert np.all(np.isfinite(values)) and np.all(values >= 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "models/_gammagamma.py GammaGamma.fit / gammagamma_expected_value: on three repeat "
-    "customers (frequency 1, monetary_value 45, 1, 1) the fit converges (converged_=True) "
-    "to q = 0.69 < 1, where the population mean p v / (q - 1) does not exist, and "
-    "predict returns inf for every customer without a repeat purchase (found by "
-    "tests/fuzz_targets.py)"))
 def test_gamma_gamma_population_mean_is_finite():
+    """Three repeat customers (found by tests/fuzz_targets.py): unconstrained, the
+    likelihood peaks at q = 0.69 < 1, where the population mean p v / (q - 1) does not
+    exist; the fit keeps q > 1 and says why it stops near 1."""
     X = pd.DataFrame({"frequency": [1.0, 1.0, 1.0], "monetary_value": [45.0, 1.0, 1.0]})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with pytest.warns(ConvergenceWarning, match=r"(?s)too heavy-tailed for the "
+                                                r"Gamma-Gamma model.*population mean"):
         model = GammaGamma().fit(X)
-    new = pd.DataFrame({"frequency": [0.0], "monetary_value": [0.0]})
+    assert model.params_["q"] > 1 and not model.converged_
+    assert np.isinf(model.stderr_["q"])
+    new = pd.DataFrame({"frequency": [0.0, 1.0], "monetary_value": [0.0, 45.0]})
     assert np.isfinite(model.population_mean())
-    assert np.all(np.isfinite(model.predict(new)))
+    pred = model.predict(new)
+    assert np.all(np.isfinite(pred))
+    assert pred[0] == pytest.approx(model.population_mean())
 
 
 # ---- row order ------------------------------------------------------------------------------
@@ -417,7 +414,7 @@ def test_bg_expectation_finite_at_extreme_histories(name, params):
 @given(params=st.tuples(*[st.floats(-16.0, 16.0)] * 3).map(np.exp))
 def test_gamma_gamma_finite_at_parameters_near_the_bounds(params):
     p, q, v = params
-    assume(q > 1.0 + 1e-6)  # the population mean exists (q <= 1: see the xfail above)
+    assume(q > 1.0 + 1e-6)  # the population mean exists (a fit keeps q > 1)
     model = with_params("GammaGamma", params)
     X = pd.DataFrame({"frequency": [0, 1, 1e4, 1e4, 3], "monetary_value": [0, 1e-6, 1e6,
                                                                            1e-6, 50.0]})

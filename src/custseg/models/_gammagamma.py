@@ -6,23 +6,36 @@ observed is the mean ``m`` of a customer's ``x`` repeat purchases; the model pre
 customer's expected purchase value, shrinking ``m`` towards the population mean the fewer
 purchases there are. It assumes spend is independent of the purchase process, so it
 combines with any transaction model in a CLV.
+
+The population mean ``p v / (q - 1)`` exists only for ``q > 1``, so the fit estimates
+``log(q - 1)`` rather than ``log q``: every fitted model has a finite population mean and
+finite predictions. When the likelihood keeps rising as ``q`` falls to 1 (spend too
+heavy-tailed for a finite mean) the estimate stops at the edge of the search space and
+the fit warns.
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import special
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._serialize import SerializableMixin
-from .._validation import check_customer_table, check_not_empty, raise_bad_rows
-from ..exceptions import EmptyDataError, InvalidParameterError
+from .._validation import (
+    check_customer_table,
+    check_not_empty,
+    raise_bad_rows,
+    validate_input,
+)
+from ..exceptions import ConvergenceWarning, EmptyDataError, InvalidParameterError
 from ._base import (
+    LOG_BOUNDS,
     CustomerArrays,
     check_fit_weights,
     check_nonnegative_columns,
@@ -134,7 +147,8 @@ def gammagamma_expected_value(params, x, m):
                        = \frac{p\,(v + x m)}{px + q - 1},
 
     a weighted mean of the population mean ``pv / (q - 1)`` and the customer's mean. With
-    ``x = 0`` it is the population mean, infinite when ``q <= 1``.
+    ``x = 0`` it is the population mean, which exists only for ``q > 1`` (as fitted by
+    :class:`GammaGamma`); ``inf`` where ``p x + q <= 1`` (parameters set by hand).
     """
     p, q, v = params
     x = np.asarray(x, dtype=np.float64)
@@ -143,6 +157,103 @@ def gammagamma_expected_value(params, x, m):
         denom = p * x + q - 1.0
         out = p * (v + x * m) / denom
     return np.where(denom > 0, out, np.inf)
+
+
+def _shifted_loglik(penalizer):
+    """The log-likelihood of each row at ``(p, q - 1, v)``, the parameters the fit
+    optimises, less ``penalizer * (q**2 - (q - 1)**2)`` so that the optimiser's penalty
+    on ``(p, q - 1, v)`` becomes the documented penalty on ``(p, q, v)``."""
+    def loglik(params, data):
+        p, q1, v = params
+        return (gammagamma_loglik((p, 1.0 + q1, v), data["frequency"],
+                                  data["monetary_value"]) - penalizer * (2.0 * q1 + 1.0))
+    return loglik
+
+
+def _shifted_loglik_grad(penalizer, hessian=False):
+    """:func:`gammagamma_loglik_grad` at ``(p, q - 1, v)`` with the penalty shift of
+    :func:`_shifted_loglik` (derivatives in ``q - 1`` and ``q`` are the same)."""
+    def loglik_grad(params, data, weights):
+        p, q1, v = params
+        out = gammagamma_loglik_grad((p, 1.0 + q1, v), data, weights, hessian)
+        if not penalizer:
+            return out
+        W = float(np.sum(weights))
+        grad = out[1].copy()
+        grad[1] -= 2.0 * penalizer * W
+        return (out[0] - penalizer * (2.0 * q1 + 1.0) * W, grad, *out[2:])
+    return loglik_grad
+
+
+def _q_falls_to_one(params, data, weights, penalizer) -> bool:
+    """Whether the (penalised) likelihood keeps rising as ``q`` falls to 1 at the fitted
+    ``params``: the Newton step of the profile log-likelihood in ``q`` (``p`` and ``v``
+    re-optimised, through the Schur complement of the Hessian) lands at ``q <= 1``.
+
+    In the optimiser's ``log(q - 1)`` the gradient vanishes like ``q - 1`` as ``q`` falls
+    to 1, so the optimiser may stop anywhere on the way there (``q - 1`` far below 0.01)
+    and report convergence. At an interior optimum the step is about 0.
+    """
+    p, q, v = params
+    if not q - 1.0 < 1e-2:  # not on the way to 1 (an optimiser stopped early elsewhere)
+        return False
+    _, g, H = gammagamma_loglik_grad(params, data, weights, hessian=True)
+    W = float(np.sum(weights))
+    g = g - 2.0 * penalizer * W * np.asarray(params)
+    H = H - 2.0 * penalizer * W * np.eye(3)
+    others = [0, 2]
+    h = H[1, others]
+    try:
+        curvature = H[1, 1] - h @ np.linalg.solve(H[np.ix_(others, others)], h)
+    except np.linalg.LinAlgError:
+        curvature = H[1, 1]
+    if not (np.isfinite(curvature) and np.isfinite(g[1])):
+        return False
+    if curvature >= 0:
+        return bool(g[1] < 0)
+    return bool(q - g[1] / curvature <= 1.0)
+
+
+def _warn_not_converged(result, log_params, params, edge_cause, n_repeat, penalizer):
+    """One :class:`~custseg.exceptions.ConvergenceWarning` saying why the fit failed;
+    a specific one when ``q`` falls to 1 (``edge_cause``: "data" when the spend is too
+    heavy-tailed, "penalty" when the penalty alone pulls it there)."""
+    at_edge = np.abs(np.abs(log_params) - LOG_BOUNDS[1]) < 1e-3
+    p, q, v = params
+    if edge_cause == "penalty":
+        reason = (
+            f"the penalty (penalizer={penalizer:g}) pulls q to 1, the edge of the values "
+            "with a finite population mean p v / (q - 1) (here q - 1 = "
+            f"{q - 1.0:.3g} and the population mean is {p * v / (q - 1.0):.3g}); use a "
+            "smaller penalizer (it applies to p, q and v in the table's currency)")
+    elif edge_cause == "data":
+        reason = (
+            f"the likelihood keeps rising as q falls to 1 (here q - 1 = {q - 1.0:.3g}): "
+            f"the spend of the {n_repeat:.0f} repeat customers is too heavy-tailed for "
+            "the Gamma-Gamma model, whose population mean p v / (q - 1) is finite only "
+            "for q > 1. q is held just above 1, so the expected spend of customers "
+            f"without repeat purchase (the population mean, {p * v / (q - 1.0):.3g}) is "
+            "very large and the others are shrunk towards it; look for outliers in "
+            "monetary_value, cap it, or use another spend model")
+    elif not np.isfinite(result.objective):
+        reason = ("the log-likelihood is not finite at any starting point; check "
+                  "monetary_value")
+    elif at_edge.any():
+        names = ", ".join(f"{n}={val:.3g}" for n, val, edge in
+                          zip(("p", "q - 1", "v"), (p, q - 1.0, v), at_edge) if edge)
+        reason = (f"parameter(s) {names} reached the edge of the search space: the data "
+                  "do not identify them (for example when every repeat customer spent "
+                  "the same); their standard errors are set to inf")
+    elif np.all(np.isfinite(result.cov_log)):
+        reason = (f"the optimiser stopped after {result.n_iter} iterations: "
+                  f"{result.message}. Try a larger max_iter, a small penalizer (for "
+                  "example 1e-4) or more starting points (n_init)")
+    else:
+        reason = ("the Hessian of the log-likelihood is not positive definite at the "
+                  "optimum, so the parameters are poorly identified; try a small "
+                  "penalizer (for example 1e-4); standard errors are set to inf")
+    warnings.warn(f"GammaGamma did not converge: {reason}.", ConvergenceWarning,
+                  stacklevel=4)
 
 
 class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
@@ -172,13 +283,15 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
     params_ : Series
         ``p``, ``q``, ``v`` (``v`` in the table's currency).
     stderr_ : Series
-        Standard errors from the observed information (delta method).
+        Standard errors from the observed information (delta method); inf for a
+        parameter at the edge of the search space.
     covariance_ : DataFrame
         Covariance matrix of the estimates.
     loglik_ : float
         Total log-likelihood of the repeat customers at ``params_``.
     converged_ : bool
-        Whether the optimiser converged to an interior optimum.
+        Whether the optimiser converged to an interior optimum (False when ``q`` falls
+        to its edge 1, see the Notes).
     n_iter_ : int
         Optimiser iterations.
     n_repeat_customers_ : float
@@ -199,6 +312,16 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
     and the expected value of the customer's purchases is
 
     .. math:: E[Z \mid x, m] = \frac{p\,(v + xm)}{px + q - 1}.
+
+    The population mean ``p v / (q - 1)``, the expected spend of a customer without repeat
+    purchase, exists only for ``q > 1``. The fit therefore works with ``log(q - 1)``
+    (``q = 1 + e^u``): a fitted model always has ``q > 1`` and finite predictions, and
+    where the optimum is interior (CDNOW: ``q = 3.74``) it is the unconstrained maximum
+    of the likelihood. When the likelihood keeps rising as ``q`` falls to 1, the spend is
+    too heavy-tailed for a finite mean (a few very large amounts): ``q - 1`` stops at the
+    edge of the search space (about ``1.5e-8``), ``converged_`` is False and a
+    :class:`~custseg.exceptions.ConvergenceWarning` says so; the population mean is then
+    finite but very large.
 
     The model assumes the purchase values are independent of the purchase process; check
     that ``frequency`` and ``monetary_value`` are weakly correlated.
@@ -260,8 +383,8 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
                        "monetary_value",
                        "have repeat purchases but a monetary_value of 0 (the mean value of "
                        "the repeat purchases must be positive)")
-        validate_data(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
-                      reset=reset, skip_check_array=True)
+        validate_input(self, frame if isinstance(X, pd.DataFrame) else np.asarray(X),
+                       reset=reset, skip_check_array=True)
         data = CustomerArrays(arrays)
         return (data, sw) if fitting else data
 
@@ -287,6 +410,13 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the fit fails (``converged_`` is then False); in particular when the
+            likelihood keeps rising as ``q`` falls to 1, the edge of the values with a
+            finite population mean (spend too heavy-tailed, or too strong a penalty).
         """
         data, sw = self._validate_X(X, reset=True, sample_weight=sample_weight, fitting=True)
         x, m = data["frequency"], data["monetary_value"]
@@ -300,24 +430,49 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
         log_scale = -np.log(np.median(md))
         fit_data = CustomerArrays({"frequency": xd, "monetary_value": md})
         scaled = fit_data.with_columns(monetary_value=md * np.exp(log_scale))
-        result = fit_mle(
-            lambda params, d: gammagamma_loglik(params, d["frequency"], d["monetary_value"]),
-            scaled, weights, start_grid(self._start_grid, self._param_names),
-            loglik_grad=gammagamma_loglik_grad,
-            loglik_hess=lambda params, d, w: gammagamma_loglik_grad(params, d, w, True),
-            param_names=self._param_names,
-            scale_exponents=(0.0, 0.0, 1.0), log_scale=log_scale, penalizer=self.penalizer,
-            n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
-            random_state=self.random_state, estimator_name="GammaGamma")
+        penalizer = float(self.penalizer)
+        result, params, log_params, at_one = self._fit_shifted(scaled, fit_data, weights,
+                                                               log_scale, penalizer)
+        edge_cause = None
+        if at_one:  # the data, or the penalty alone (then an unpenalised fit is interior)?
+            edge_cause = ("data" if not penalizer or self._fit_shifted(
+                scaled, fit_data, weights, log_scale, 0.0)[3] else "penalty")
+        cov = result.cov.copy()
+        if edge_cause:  # q sits at its edge: not identified, as fit_mle marks a bound
+            cov[1, :] = cov[:, 1] = np.inf
+        converged = result.converged and not edge_cause
+        if not converged:
+            _warn_not_converged(result, log_params, params, edge_cause, weights.sum(),
+                                penalizer)
         names = list(self._param_names)
-        self.params_ = pd.Series(result.params, index=names, name="coef")
-        self.stderr_ = pd.Series(np.sqrt(np.diag(result.cov)), index=names, name="se")
-        self.covariance_ = pd.DataFrame(result.cov, index=names, columns=names)
-        self.loglik_ = float(dot1d(weights, gammagamma_loglik(result.params, xd, md)))
-        self.converged_ = result.converged
+        self.params_ = pd.Series(params, index=names, name="coef")
+        self.stderr_ = pd.Series(np.sqrt(np.diag(cov)), index=names, name="se")
+        self.covariance_ = pd.DataFrame(cov, index=names, columns=names)
+        self.loglik_ = float(dot1d(weights, gammagamma_loglik(params, xd, md)))
+        self.converged_ = converged
         self.n_iter_ = result.n_iter
         self.n_repeat_customers_ = float(weights.sum())
         return self
+
+    def _fit_shifted(self, scaled, data, weights, log_scale, penalizer):
+        """Maximise the (penalised) likelihood over ``(p, q - 1, v)``, so that ``q > 1``
+        (a finite population mean). Returns the :class:`MLEResult`, ``(p, q, v)``, the
+        optimiser's log-parameters and whether ``q`` falls to 1."""
+        starts = start_grid(self._start_grid, self._param_names) - np.array([0.0, 1.0, 0.0])
+        result = fit_mle(
+            _shifted_loglik(penalizer), scaled, weights, starts,
+            loglik_grad=_shifted_loglik_grad(penalizer),
+            loglik_hess=_shifted_loglik_grad(penalizer, hessian=True),
+            param_names=("p", "q - 1", "v"),
+            scale_exponents=(0.0, 0.0, 1.0), log_scale=log_scale, penalizer=penalizer,
+            n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
+            random_state=self.random_state, estimator_name="GammaGamma", warn=False)
+        params = result.params + np.array([0.0, 1.0, 0.0])
+        log_params = np.log(result.params) + np.array([0.0, 0.0, log_scale])
+        at_one = bool(np.isfinite(result.objective)) and (
+            log_params[1] < LOG_BOUNDS[0] + 1e-3
+            or _q_falls_to_one(params, data, weights, penalizer))
+        return result, params, log_params, at_one
 
     def predict(self, X) -> np.ndarray:
         """Expected value of each customer's purchases (the population mean without
@@ -336,7 +491,8 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
         return gammagamma_expected_value(params, data["frequency"], data["monetary_value"])
 
     def population_mean(self) -> float:
-        """Mean purchase value of the population, ``p v / (q - 1)`` (inf if ``q <= 1``).
+        """Mean purchase value of the population, ``p v / (q - 1)`` (finite: the fit keeps
+        ``q > 1``).
 
         Returns
         -------
