@@ -239,20 +239,28 @@ def _log_series(a, b, c, z, max_terms: int = SERIES_MAX_TERMS):
     a, b, c > 0 and 0 <= z < 1); NaN where it has not converged within ``max_terms``.
 
     The sum stops at a decreasing term below ``e^-40`` times the sum. Entries whose term
-    ``max_terms`` is still growing or not negligible (computed from log-gamma values
-    before the loop) cannot converge in time and are NaN without being summed.
+    ``max_terms`` is still growing, or not negligible against the largest of a few terms
+    spread over the range (a lower bound of the sum), cannot converge in time: they are
+    found from log-gamma values before the loop and are NaN without being summed.
     """
     a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c, z)))
     out = np.full(z.shape, np.nan)
+
+    def log_term(k):
+        return (special.gammaln(a[..., None] + k) - special.gammaln(a[..., None])
+                + special.gammaln(b[..., None] + k) - special.gammaln(b[..., None])
+                - special.gammaln(c[..., None] + k) + special.gammaln(c[..., None])
+                - special.gammaln(k + 1.0) + k * np.log(z)[..., None])
+
     with np.errstate(divide="ignore", invalid="ignore"):
         K = float(max_terms)
-        log_z = np.log(z)
-        log_last = (special.gammaln(a + K) - special.gammaln(a) + special.gammaln(b + K)
-                    - special.gammaln(b) - special.gammaln(c + K) + special.gammaln(c)
-                    - special.gammaln(K + 1.0) + K * log_z)
+        log_last = log_term(np.array([K]))[..., 0]
+        probes = np.unique(np.round(np.geomspace(1.0, K, 48)))
+        log_some = np.maximum(np.max(log_term(probes), axis=-1), 0.0)  # term 0 is 1
         last_ratio = (np.log(a + K) + np.log(b + K) - np.log(c + K) - np.log(K + 1.0)
-                      + log_z)
-        hopeful = (last_ratio < 0) & (log_last < -40.0)
+                      + np.log(z))
+        hopeful = (last_ratio < 0) & (log_last < log_some - 40.0)
+        log_z = np.log(z)
     out[z == 0] = 0.0
     idx = np.flatnonzero(hopeful & (z > 0))
     if not idx.size:
