@@ -13,28 +13,31 @@ _MULTIPLIERS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9),
 _FOLD = np.uint64(29)
 
 
-def _hash_words(words: list[np.ndarray], seed: int) -> np.ndarray:
+def _hash_words(words: list[np.ndarray], seed: int, out: np.ndarray | None = None
+                ) -> np.ndarray:
     """A 64-bit hash of each row of the word arrays (unsigned integers of 32 or 64 bits,
     one value per row each): equal rows hash equally wherever they are.
 
-    Each word is absorbed as ``h = (fold(h) ^ w) * c`` with ``c`` odd and
+    ``h = w_0 * c_0`` then, for each further word, ``h = (fold(h) ^ w_i) * c_i``, with
+    odd multipliers ``c_i`` (the first one drawn from ``seed``) and
     ``fold(h) = h ^ (h >> 29)``: every step is a bijection, so rows that differ in one
-    word never collide, the multiplication carries each bit to all higher ones and the
+    word never collide; the multiplication carries each bit to all higher ones and the
     fold brings the high bits (where the exponent of a float or the top of a packed
     integer lies) into the low ones before the next word, so that distinct rows collide
     with probability about 2**-64 whatever the structure of the values. The top bits,
-    which sampling and sorting by the hash read first, are the best mixed.
+    which sampling and sorting by the hash read first, are the best mixed. ``out``
+    receives the hashes.
     """
-    start = (int(seed) * int(_MULTIPLIERS[0])) % (1 << 64)
-    h = np.bitwise_xor(words[0], np.uint64(start), dtype=np.uint64)
-    h *= _MULTIPLIERS[1]
+    first = np.uint64(((int(seed) * 2 + 1) * int(_MULTIPLIERS[0])) % (1 << 64) | 1)
+    h = np.empty(words[0].shape[0], dtype=np.uint64) if out is None else out
+    np.multiply(words[0], first, out=h, casting="unsafe")
     if len(words) > 1:
         tmp = np.empty_like(h)
         for i, w in enumerate(words[1:]):  # a loop over words
             np.right_shift(h, _FOLD, out=tmp)
             h ^= tmp
             h ^= w
-            h *= _MULTIPLIERS[(i + 2) % len(_MULTIPLIERS)]
+            h *= _MULTIPLIERS[(i + 1) % len(_MULTIPLIERS)]
     return h
 
 
@@ -61,7 +64,8 @@ def _distinct_sample(h: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     Identical rows share their hash, so the rows below a threshold hold every copy of
     the values they hold: ``counts`` are the exact numbers of identical customers, and
     the sample with these weights represents the whole table. Only the rows below a
-    threshold (about three times ``m`` of them) are grouped, not all of them.
+    threshold (about three times ``m`` of them, more when identical rows abound) are
+    grouped, not all of them.
     """
     n = h.shape[0]
     share = min(1.0, 3.0 * m / n)
@@ -71,11 +75,17 @@ def _distinct_sample(h: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
             hashes = h
         else:
             candidates = np.flatnonzero(h < np.uint64(share * 2.0**64))
-            hashes = h[candidates]
-        distinct, first, counts = np.unique(hashes, return_index=True, return_counts=True)
-        if distinct.size >= m or share >= 1.0:
-            return candidates[first[:m]], counts[:m]
-        share = min(1.0, 4.0 * share)
+            hashes = np.take(h, candidates)
+        # identical rows are interchangeable: any sort order of equal hashes will do
+        order = np.argsort(hashes)
+        ordered = np.take(hashes, order)
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        if starts.size >= m or share >= 1.0:
+            counts = np.diff(np.append(starts, ordered.size))
+            return np.take(candidates, np.take(order, starts[:m])), counts[:m]
+        distinct = starts
+        # identical rows take their share of the hashes: widen in proportion
+        share = min(1.0, share * 1.5 * m / max(distinct.size, 1))
 
 
 def mean_silhouette(X: np.ndarray, labels: np.ndarray, sample_weight=None,
@@ -238,7 +248,7 @@ def _segment_names(sizes: np.ndarray, ranks: dict) -> np.ndarray:
 #: Rows processed at once by the passes over the customers: the temporaries of a block
 #: stay in the processor's cache, and no array as long as the table is allocated but the
 #: outputs.
-CHUNK = 1 << 15
+CHUNK = 1 << 16
 
 
 def _blocks(n: int):
@@ -256,6 +266,19 @@ def _log1p32(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.log(t, out=t)
 
 
+_CONTROLLER = []
+
+
+def _one_blas_thread():
+    """A context limiting BLAS to one thread, for the dot products of single blocks
+    (threads cost more than they save there; the controller is built once)."""
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
 def small_integer_limit(n: int) -> int:
     """Largest range ``R`` of values ``0 .. R-1`` that a column of ``n`` values is read
     as small integers with (a table of ``R`` entries, a histogram of ``R`` bins)."""
@@ -265,11 +288,16 @@ def small_integer_limit(n: int) -> int:
 class ScaledFeatures:
     """The scaled features of a table: ``z`` of shape (n_features, n_customers), one
     contiguous row per feature (its transpose is the model's input), the mean and scale
-    of each feature, ``sizes[j]`` the range ``R`` of feature ``j`` when its values are
-    the small integers ``0 .. R-1`` (else 0) and, when asked, the hash of each row."""
+    of each feature, ``codes[j]`` the values of feature ``j`` as the small integers
+    ``0 .. R-1`` in the smallest unsigned type (``None`` for other features) and, when
+    asked, the hash of each row."""
 
-    def __init__(self, z, means, scales, sizes, h):
-        self.z, self.means, self.scales, self.sizes, self.h = z, means, scales, sizes, h
+    def __init__(self, z, means, scales, codes, h):
+        self.z, self.means, self.scales, self.codes, self.h = z, means, scales, codes, h
+
+
+def _code_type(size: int):
+    return np.uint8 if size <= 1 << 8 else np.uint16 if size <= 1 << 16 else np.uint32
 
 
 def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
@@ -290,78 +318,117 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
     stats : (ndarray, ndarray), optional
         The means and scales learned at fit.
     hash_seed : int, optional
-        Seed of the row hash (see :func:`_hash_words`); no hash without it.
+        Seed of the row hash (see :func:`_hash_words`); without it, no hash and no
+        codes.
 
     Notes
     -----
     A feature whose values are the small integers ``0 .. R-1`` (counts, whole periods)
     is transformed by a table of its ``R`` possible values, gathered by the values: the
     table applies to each value the same operations as the direct path, so both give
-    identical numbers. Means and variances come from sums shifted by the middle of the
-    range (no cancellation). The hash reads what the model sees of a row: the small
-    integers (packed into exact mixed-radix keys) and the transformed values of the
-    other features, so identical rows of the model's input hash equally.
+    identical numbers. Means and variances come from sums (shifted by the middle of the
+    range for ``standard``, where values may be far from 0). The hash reads what the
+    model sees of a row: the small integers (packed into exact mixed-radix keys) and the
+    transformed values of the other features, so identical rows of the model's input
+    hash equally.
     """
     p, n = len(columns), columns[0].shape[0]
     fit = stats is None
-    log = scaling == "log-standard"
-    z = np.empty((p, n))
     limit = small_integer_limit(n)
     sizes = [int(hi) + 1 if scaling != "none" and lo >= 0 and hi < limit else 0
              for lo, hi in bounds]
-    tables = [_transform(np.arange(size, dtype=np.float64), log) if size else None
-              for size in sizes]
-    centre = np.array([(_transform(np.array([lo]), log)[0]
-                        + _transform(np.array([hi]), log)[0]) / 2 for lo, hi in bounds])
-    sums, squares = np.zeros(p), np.zeros(p)
-    codes = np.empty(CHUNK, dtype=np.intp)
-    single = np.empty(CHUNK, dtype=np.float32)
-    shifted = np.empty(CHUNK)
-    for a, b in _blocks(n):  # pass 1: transform (and sum)
-        m = b - a
-        for j, col in enumerate(columns):  # a loop over features
-            x, out = col[a:b], z[j, a:b]
-            if sizes[j]:
-                c = codes[:m]
-                np.copyto(c, x, casting="unsafe")
-                if np.array_equal(c, x):
-                    np.take(tables[j], c, out=out, mode="clip")
-                else:  # not whole numbers: the direct path, which gives the same values
-                    sizes[j] = 0
-            if not sizes[j]:
-                if log:
-                    np.copyto(out, _log1p32(x, single[:m]))
-                else:
-                    np.copyto(out, x)
-            if fit and scaling != "none":
-                d = np.subtract(out, centre[j], out=shifted[:m])
-                sums[j] += d.sum()
-                squares[j] += np.einsum("i,i->", d, d)
+    centre = np.array([(lo + hi) / 2 for lo, hi in bounds]) if scaling == "standard" \
+        else np.zeros(p)
+    state = _FirstPass(columns, sizes, scaling, centre, fit, hash_seed)
+    with _one_blas_thread():
+        for a, b in _blocks(n):  # pass 1: transform, sum and hash
+            state.block(a, b)
+    if state.rehash:  # a feature turned out not to be integers: hash every block again
+        for a, b in _blocks(n):
+            state.hash(a, b)
     if fit:
         means, scales = np.zeros(p), np.ones(p)
         if scaling != "none":
-            shift = sums / n
+            shift = state.sums / n
             means = centre + shift
-            scales = np.sqrt(np.maximum(squares / n - shift * shift, 0.0))
+            scales = np.sqrt(np.maximum(state.squares / n - shift * shift, 0.0))
             # a constant feature keeps a scale of 1
             scales[scales <= 1e-12 * np.maximum(1.0, np.abs(means))] = 1.0
     else:
         means, scales = (np.asarray(v, dtype=np.float64) for v in stats)
-    h = np.empty(n, dtype=np.uint64) if hash_seed is not None else None
-    small = [j for j in range(p) if sizes[j]]
-    inverse = 1.0 / scales
-    for a, b in _blocks(n):  # pass 2: hash, then standardise
-        if h is not None:
-            words = _pack_codes([columns[j][a:b].astype(np.intp) for j in small],
-                                [sizes[j] for j in small]) if small else []
-            words += [_float_word(z[j, a:b]) for j in range(p) if not sizes[j]]
-            h[a:b] = _hash_words(words, hash_seed)
-        if scaling != "none":
+    z = state.z
+    if scaling != "none":
+        inverse = 1.0 / scales
+        for a, b in _blocks(n):  # pass 2: standardise
             for j in range(p):  # a loop over features
                 out = z[j, a:b]
                 out -= means[j]
                 out *= inverse[j]
-    return ScaledFeatures(z, means, scales, sizes, h)
+    return ScaledFeatures(z, means, scales, state.codes, state.h)
+
+
+class _FirstPass:
+    """The first pass of :func:`scale_features`, block by block: transformed values into
+    ``z``, sums for the statistics, small-integer codes and row hashes."""
+
+    def __init__(self, columns, sizes, scaling, centre, fit, hash_seed):
+        p, n = len(columns), columns[0].shape[0]
+        self.columns, self.sizes, self.centre, self.fit = columns, sizes, centre, fit
+        self.scaling, self.log, self.hash_seed = scaling, scaling == "log-standard", hash_seed
+        self.z = np.empty((p, n))
+        self.tables = [_transform(np.arange(size, dtype=np.float64), self.log)
+                       if size else None for size in sizes]
+        keep = hash_seed is not None  # the codes describe the segments after a fit
+        self.codes = [np.empty(n, dtype=_code_type(size)) if size and keep else None
+                      for size in sizes]
+        self.sums, self.squares = np.zeros(p), np.zeros(p)
+        self.h = np.empty(n, dtype=np.uint64) if keep else None
+        self.rehash = False
+        self.block_codes = np.empty(CHUNK, dtype=np.intp)
+        self.single = np.empty(CHUNK, dtype=np.float32)
+        self.shifted = np.empty(CHUNK)
+        self.flags = np.empty(CHUNK, dtype=bool)
+        self.packed = np.empty(CHUNK)
+
+    def block(self, a: int, b: int) -> None:
+        m = b - a
+        for j, col in enumerate(self.columns):  # a loop over features
+            x, out = col[a:b], self.z[j, a:b]
+            if self.sizes[j]:
+                whole = np.trunc(x, out=self.shifted[:m])
+                if np.equal(whole, x, out=self.flags[:m]).all():
+                    c = self.block_codes[:m]
+                    np.copyto(c, whole, casting="unsafe")
+                    np.take(self.tables[j], c, out=out, mode="clip")
+                    if self.codes[j] is not None:
+                        np.copyto(self.codes[j][a:b], c, casting="unsafe")
+                else:  # not whole numbers: the direct path, which gives the same values
+                    self.sizes[j], self.codes[j] = 0, None
+                    self.rehash = a > 0
+            if not self.sizes[j]:
+                if self.log:
+                    np.copyto(out, _log1p32(x, self.single[:m]))
+                else:
+                    np.copyto(out, x)
+            if self.fit and self.scaling != "none":
+                d = np.subtract(out, self.centre[j], out=self.shifted[:m]) \
+                    if self.centre[j] else out
+                self.sums[j] += d.sum()
+                self.squares[j] += np.dot(d, d)
+        if self.h is not None and not self.rehash:
+            self.hash(a, b)
+
+    def hash(self, a: int, b: int) -> None:
+        """Hash words of the rows ``a:b``: the packed small integers, then the
+        transformed values of the other features."""
+        small = [j for j, size in enumerate(self.sizes) if size]
+        words = _pack_values([self.columns[j][a:b] for j in small],
+                             [self.sizes[j] for j in small],
+                             out=self.packed[:b - a]) if small else []
+        # a transformed log is never -0.0; a raw value may be, and must hash as 0.0
+        words += [self.z[j, a:b].view(np.uint64) if self.log else _float_word(self.z[j, a:b])
+                  for j, size in enumerate(self.sizes) if not size]
+        _hash_words(words, self.hash_seed, out=self.h[a:b])
 
 
 def _transform(values: np.ndarray, log: bool) -> np.ndarray:
@@ -369,22 +436,29 @@ def _transform(values: np.ndarray, log: bool) -> np.ndarray:
     return _log1p32(values).astype(np.float64) if log else np.asarray(values, np.float64)
 
 
-def _pack_codes(codes: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
-    """Small-integer columns packed into as few exact mixed-radix keys as fit in 62 bits,
-    as hash words: ``codes[0] + sizes[0] * (codes[1] + sizes[1] * (...))``, equal keys
-    if and only if equal codes. The codes are not modified."""
-    groups, radix = [], 1 << 62
-    for c, size in zip(codes, sizes):  # a loop over columns
-        if radix * size >= 1 << 62:
+def _pack_values(values: list[np.ndarray], sizes: list[int],
+                 out: np.ndarray | None = None) -> list[np.ndarray]:
+    """Columns of whole numbers ``0 .. sizes[j]-1`` packed into as few exact mixed-radix
+    keys as fit in the 53 bits of a float, as hash words (their bits):
+    ``values[0] + sizes[0] * (values[1] + sizes[1] * (...))``; equal keys if and only if
+    equal values. The values are not modified; the first key of several columns is
+    written into ``out`` (float64) when given."""
+    groups, radix = [], 1 << 53
+    for v, size in zip(values, sizes):  # a loop over columns
+        if radix * size > 1 << 53:
             groups.append([])
             radix = 1
-        groups[-1].append((c, size))
+        groups[-1].append((v, size))
         radix *= size
     keys = []
     for group in groups:  # Horner's scheme from the last column: one pass per step
         key = group[-1][0]
-        for c, size in reversed(group[:-1]):
-            key = key * size if key is group[-1][0] else np.multiply(key, size, out=key)
-            key += c
-        keys.append(key.view(np.uint64))
+        for v, size in reversed(group[:-1]):
+            if key is group[-1][0]:
+                key = np.multiply(key, size, out=out) if out is not None and not keys \
+                    else key * size
+            else:
+                key *= size
+            key += v
+        keys.append(key.view(np.uint64))  # -0.0 (rare) hashes apart from 0.0: harmless
     return keys

@@ -126,15 +126,25 @@ class _RadixColumn:
         self.sums = np.zeros(k)
         self.hist = np.zeros(k << _TOP, dtype=np.int64)
         self.zero = order_key(np.zeros(1), nonnegative)[0]
-        self.zero_bucket = int(self.zero >> np.uint64(64 - _TOP))
+        self._key = np.empty(CHUNK, dtype=np.uint64)
+        self._top = np.empty(CHUNK, dtype=np.uint64)
+        self._cell = np.empty(CHUNK, dtype=np.intp)
 
     def _cells(self, x, labels):
+        """The values (NaN dropped), their segments, keys and (segment, bucket) cells,
+        the last two in buffers reused block after block."""
         if not self.finite:
             keep = ~np.isnan(x)
             x, labels = x[keep], labels[keep]
-        key = order_key(x, self.nonnegative)
-        cell = labels << _TOP
-        cell |= (key >> np.uint64(64 - _TOP)).view(np.intp)  # below 2**16: same value
+        m = x.shape[0]
+        if self.nonnegative:
+            key = np.bitwise_and(x.view(np.uint64), ~_SIGN, out=self._key[:m])
+        else:
+            key = self._key[:m]
+            key[...] = order_key(x, False)
+        top = np.right_shift(key, np.uint64(64 - _TOP), out=self._top[:m])
+        cell = np.left_shift(labels, _TOP, out=self._cell[:m])
+        cell |= top.view(np.intp)  # below 2**16: the same value
         return x, labels, key, cell
 
     def add(self, x, labels, count: bool):
@@ -145,31 +155,41 @@ class _RadixColumn:
         np.add.at(self.hist, cell, 1)
 
     def plan(self, sizes=None):
-        """The (segment, bucket) cells to read again, from the histogram."""
+        """The buckets to read again, from the histogram."""
         if sizes is not None:
             self.counts = np.asarray(sizes, dtype=np.int64)
         self.cum = np.cumsum(self.hist.reshape(self.k, -1), axis=1)
         self.targets = []
-        want = np.zeros((self.k, 1 << _TOP), dtype=bool)
+        self.want = np.zeros(1 << _TOP, dtype=bool)
         for g in np.flatnonzero(self.counts):  # a loop over segments
             lo, hi = (self.counts[g] - 1) // 2, self.counts[g] // 2
             b_lo = int(np.searchsorted(self.cum[g], lo, side="right"))
             b_hi = int(np.searchsorted(self.cum[g], hi, side="right"))
             self.targets.append((g, lo, b_lo, hi, b_hi))
-            if self.want_ranks:  # the rank of a median counts every segment's values
-                want[:, [b_lo, b_hi]] = True
-            else:
-                want[g, [b_lo, b_hi]] = True
-        self.want = want.ravel()
+            # every segment's values of these buckets are read: the rank of a median
+            # counts them; with ranks, those of the buckets from the lower to the upper
+            # middle value too (the median, their average, lies in one of them)
+            self.want[b_lo:b_hi + 1 if self.want_ranks else b_lo + 1] = True
+            self.want[b_hi] = True
         self.read_cells, self.read_keys = [], []
 
     def read(self, x, labels):
-        _, _, key, cell = self._cells(x, labels)
-        wanted = self.want[cell]
+        """Keep the non-zero values of the wanted buckets (``labels`` may be any integer
+        type)."""
+        if not self.finite:
+            keep = ~np.isnan(x)
+            x, labels = x[keep], labels[keep]
+        m = x.shape[0]
+        key = order_key(x, self.nonnegative) if not self.nonnegative else \
+            np.bitwise_and(x.view(np.uint64), ~_SIGN, out=self._key[:m])
+        top = np.right_shift(key, np.uint64(64 - _TOP), out=self._top[:m])
+        wanted = self.want[top.view(np.intp)]
         wanted &= key != self.zero
         rows = np.flatnonzero(wanted)
-        self.read_cells.append(cell[rows])
-        self.read_keys.append(key[rows])
+        cell = np.take(labels, rows).astype(np.intp) << _TOP
+        cell |= np.take(top, rows).view(np.intp)
+        self.read_cells.append(cell)
+        self.read_keys.append(np.take(key, rows))
 
     def finish(self):
         """``(counts, sums, medians, ranks or None)``."""
@@ -208,17 +228,11 @@ class _RadixColumn:
                 level = medians[g]
                 b = int(order_key(np.array([level]), self.nonnegative)[0]
                         >> np.uint64(64 - _TOP))
-                if self.want[b]:  # the bucket was read for every segment
-                    inside = from_key(np.concatenate(
-                        [cell_keys((h << _TOP) + b) for h in range(self.k)]),
-                        self.nonnegative)
-                    zeros = population[b] - inside.size
-                    less = np.count_nonzero(inside < level) + (zeros if level > 0 else 0)
-                    equal = np.count_nonzero(inside == level) + (zeros if level == 0 else 0)
-                else:  # the average of two middle values in different buckets, in a
-                    # bucket between them that holds no value of this segment and was
-                    # not read: counted as half below (the only approximate case)
-                    less, equal = 0, population[b]
+                inside = from_key(np.concatenate(  # the bucket, read for every segment
+                    [cell_keys((h << _TOP) + b) for h in range(self.k)]), self.nonnegative)
+                zeros = population[b] - inside.size
+                less = np.count_nonzero(inside < level) + (zeros if level > 0 else 0)
+                equal = np.count_nonzero(inside == level) + (zeros if level == 0 else 0)
                 ranks[g] = (below_bucket[b] + less + 0.5 * equal) / below_bucket[-1]
         return self.counts, self.sums, medians, ranks
 
@@ -239,8 +253,9 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
     columns : list of str
         Columns to describe, in order.
     arrays : dict
-        Already validated columns: ``name -> (finite float64 values, minimum, R)``, with
-        ``R > 0`` when the values are the small integers ``0 .. R-1``.
+        Already validated columns: ``name -> (finite float64 values, minimum, codes)``,
+        with ``codes`` the values as small integers ``0 .. R-1`` (any integer type) when
+        they are, else ``None``.
     read_column : callable
         ``name -> float64 values`` (NaN allowed) of any other column of the table.
     descriptors : dict
@@ -251,15 +266,16 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
         (its medians' ranks are ``ranks["since_last"]`` when both columns exist).
     """
     n = labels.shape[0]
-    data = {}  # name -> (values, finite, nonnegative, R)
+    data = {}  # name -> (values, finite, nonnegative, codes or None, R)
 
     def source(col):
         if col not in data:
             if col in arrays:
-                x, lo, size = arrays[col]
-                data[col] = (x, True, lo >= 0, size)
+                x, lo, code = arrays[col]
+                size = int(code.max()) + 1 if code is not None and code.size else 0
+                data[col] = (x, True, lo >= 0, code if size else None, size)
             else:
-                data[col] = (read_column(col), False, False, 0)
+                data[col] = (read_column(col), False, False, None, 0)
         return data[col]
 
     for col in columns:
@@ -267,15 +283,15 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
     gap = recency in data and age in data
     if gap:
         source(recency), source(age)
+    r_rec, r_age = (data[recency][4], data[age][4]) if gap else (0, 0)
     joint = None
-    if gap and data[recency][3] and data[age][3] and \
-            k * data[recency][3] * data[age][3] <= HISTOGRAM_CELLS:
-        joint = np.zeros(k * data[recency][3] * data[age][3], dtype=np.int64)
-    hists = {c: np.zeros(k * d[3], dtype=np.int64) for c, d in data.items()
-             if d[3] and not (joint is not None and c in (recency, age))}
+    if r_rec and r_age and k * r_rec * r_age <= HISTOGRAM_CELLS:
+        joint = np.zeros(k * r_rec * r_age, dtype=np.int64)
+    hists = {c: np.zeros(k * d[4], dtype=np.int64) for c, d in data.items()
+             if d[4] and c in columns and not (joint is not None and c in (recency, age))}
     wanted = {d for d in descriptors.values() if d is not None}
     radix = {c: _RadixColumn(k, d[2], d[1], c in wanted) for c, d in data.items()
-             if c in columns and not d[3]}
+             if c in columns and not d[4]}
     if gap and joint is None:
         radix["__since_last__"] = _RadixColumn(
             k, False, data[recency][1] and data[age][1], True)
@@ -286,7 +302,7 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
         return data[col][0][a:b]
 
     lab = np.empty(CHUNK, dtype=np.intp)
-    code = np.empty((2, CHUNK), dtype=np.intp)
+    cell = np.empty(CHUNK, dtype=np.intp)
     sizes = np.zeros(k, dtype=np.int64)
     count = joint is None and not hists  # else the sizes follow from a histogram
     for a, b in _blocks(n):  # pass 1: histograms and sums
@@ -296,18 +312,15 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
         if count:
             sizes += np.bincount(g, minlength=k)
         for col, hist in hists.items():
-            c = code[0, :m]
-            np.copyto(c, data[col][0][a:b], casting="unsafe")
-            c += g * data[col][3]
+            c = np.multiply(g, data[col][4], out=cell[:m])
+            c += data[col][3][a:b]
             hist += np.bincount(c, minlength=hist.size)
         if joint is not None:
-            c_age, c_rec = code[0, :m], code[1, :m]
-            np.copyto(c_age, data[age][0][a:b], casting="unsafe")
-            np.copyto(c_rec, data[recency][0][a:b], casting="unsafe")
-            c_age += g * data[age][3]
-            c_age *= data[recency][3]
-            c_age += c_rec
-            np.add.at(joint, c_age, 1)
+            c = np.multiply(g, r_age, out=cell[:m])
+            c += data[age][3][a:b]
+            c *= r_rec
+            c += data[recency][3][a:b]
+            np.add.at(joint, c, 1)
         for col, acc in radix.items():
             acc.add(values(col, a, b), g, count=not acc.finite)
     if not count:
@@ -317,15 +330,13 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
         acc.plan(sizes if acc.finite else None)
     if radix:
         for a, b in _blocks(n):  # pass 2: the values of the median buckets
-            g = lab[:b - a]
-            np.copyto(g, labels[a:b], casting="unsafe")
             for col, acc in radix.items():
-                acc.read(values(col, a, b), g)
+                acc.read(values(col, a, b), labels[a:b])
 
     stats, ranks = {}, {}
     pairs = None
     if joint is not None:
-        pairs = joint.reshape(k, data[age][3], data[recency][3])
+        pairs = joint.reshape(k, r_age, r_rec)
     for col in columns:
         want_rank = [key for key, d in descriptors.items() if d == col]
         if col in radix:
