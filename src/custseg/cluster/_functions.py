@@ -358,12 +358,11 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
         means, scales = (np.asarray(v, dtype=np.float64) for v in stats)
     z = state.z
     if scaling != "none":
-        inverse = 1.0 / scales
+        centres, inverse = means[:, None], (1.0 / scales)[:, None]
         for a, b in _blocks(n):  # pass 2: standardise
-            for j in range(p):  # a loop over features
-                out = z[j, a:b]
-                out -= means[j]
-                out *= inverse[j]
+            out = z[:, a:b]
+            out -= centres
+            out *= inverse
     return ScaledFeatures(z, means, scales, state.codes, state.h)
 
 
