@@ -49,21 +49,9 @@ class UnexpectedWarning(AssertionError):
     pass
 
 
-def known_warning(w) -> bool:
-    """Warnings of reported bugs, let through so that a campaign looks further.
-
-    A numpy reduction warning ('invalid value encountered in reduce' / 'overflow ...'):
-    rfm_summary sums the amounts without np.errstate (amounts +inf and -inf, or huge
-    ones); see test_amount_checks_do_not_leak_numpy_warnings (xfail).
-    """
-    return issubclass(w.category, RuntimeWarning) and str(w.message).endswith(
-        "encountered in reduce")
-
-
 def call(fn, *args, **kwargs):
     """Run ``fn``: return its result, or None when it raised a CustsegError. Any other
-    exception propagates; any warning but ConvergenceWarning (and the known ones of
-    ``known_warning``) fails."""
+    exception propagates; any warning but ConvergenceWarning fails."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -73,8 +61,7 @@ def call(fn, *args, **kwargs):
                  f"{str(exc).splitlines()[0]}")
             assert str(exc).strip(), "an error without a message"
             result = None
-    unexpected = [w for w in caught if not issubclass(w.category, ConvergenceWarning)
-                  and not known_warning(w)]
+    unexpected = [w for w in caught if not issubclass(w.category, ConvergenceWarning)]
     if unexpected:
         w = unexpected[0]
         raise UnexpectedWarning(f"{w.category.__name__} from {w.filename}:{w.lineno}: "
@@ -303,14 +290,6 @@ MODELS = {
 }
 
 
-def _infinite_spend_bug(model) -> bool:
-    """GammaGamma (and CLVEstimator through it) predicts inf for customers without a
-    repeat purchase when the fitted q <= 1; see test_gamma_gamma_population_mean_is_finite
-    (xfail)."""
-    spend = getattr(model, "spend_model_", model)
-    return isinstance(spend, GammaGamma) and spend.params_["q"] <= 1
-
-
 def check_predictions(model, X):
     outputs = [call(model.predict, X)]
     if hasattr(model, "probability_alive"):
@@ -323,7 +302,7 @@ def check_predictions(model, X):
     for out in outputs:
         if out is not None and np.asarray(out).dtype.kind == "f":
             assert not np.any(np.isnan(out))
-            assert np.all(np.isfinite(out)) or _infinite_spend_bug(model)
+            assert np.all(np.isfinite(out))
 
 
 @_settings
