@@ -391,7 +391,7 @@ def test_adapter_leaves_feature_counts_and_errors_to_the_model():
         adapter = _quiet_fit(as_table(cheap(estimator)), X)
         assert adapter.n_features_in_ == adapter.model_.n_features_in_ == 5
         name = type(estimator).__name__
-        with pytest.raises(ValueError, match=rf"X has 4 features, but {name} is expecting 5"):
+        with pytest.raises(CustsegError, match=rf"X has 4 features, but {name} is expecting 5"):
             adapter.predict(X[:, :4])
         bad = X.copy()
         bad[3, 0] = -1.0
