@@ -56,6 +56,19 @@ def _row_hash(columns: list[np.ndarray], seed: int) -> np.ndarray:
     return _hash_words([_float_word(col) for col in columns], seed)
 
 
+def _distinct_rows(candidates: np.ndarray, hashes: np.ndarray, m: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The (at most) ``m`` distinct rows with the smallest hashes among the candidate
+    rows, and how many candidate rows each stands for: ``(rows, counts)``, in increasing
+    hash order. Identical rows share their hash, so when the candidates are all the rows
+    below a hash threshold, ``counts`` are the exact numbers of identical customers."""
+    order = np.argsort(hashes)  # identical rows are interchangeable: any order will do
+    ordered = np.take(hashes, order)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(starts, ordered.size))
+    return np.take(candidates, np.take(order, starts[:m])), counts[:m]
+
+
 def _distinct_sample(h: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``m`` distinct rows with the smallest hashes, and how many rows each stands
     for: ``(rows, counts)`` in increasing hash order (all distinct rows when there are
@@ -72,20 +85,13 @@ def _distinct_sample(h: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     while True:
         if share >= 1.0:
             candidates = np.arange(n)
-            hashes = h
         else:
-            candidates = np.flatnonzero(h < np.uint64(share * 2.0**64))
-            hashes = np.take(h, candidates)
-        # identical rows are interchangeable: any sort order of equal hashes will do
-        order = np.argsort(hashes)
-        ordered = np.take(hashes, order)
-        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-        if starts.size >= m or share >= 1.0:
-            counts = np.diff(np.append(starts, ordered.size))
-            return np.take(candidates, np.take(order, starts[:m])), counts[:m]
-        distinct = starts
+            candidates = np.flatnonzero(h < _threshold(share))
+        rows, counts = _distinct_rows(candidates, np.take(h, candidates), m)
+        if rows.size >= m or share >= 1.0:
+            return rows, counts
         # identical rows take their share of the hashes: widen in proportion
-        share = min(1.0, share * 1.5 * m / max(distinct.size, 1))
+        share = min(1.0, share * 1.5 * m / max(rows.size, 1))
 
 
 def mean_silhouette(X: np.ndarray, labels: np.ndarray, sample_weight=None,
@@ -290,10 +296,12 @@ class ScaledFeatures:
     contiguous row per feature (its transpose is the model's input), the mean and scale
     of each feature, ``codes[j]`` the values of feature ``j`` as the small integers
     ``0 .. R-1`` in the smallest unsigned type (``None`` for other features) and, when
-    asked, the hash of each row."""
+    asked, the hash of each row and the weighted sample of distinct rows (see
+    :func:`_distinct_sample`)."""
 
-    def __init__(self, z, means, scales, codes, h):
-        self.z, self.means, self.scales, self.codes, self.h = z, means, scales, codes, h
+    def __init__(self, z, means, scales, codes, h, sample, weight):
+        self.z, self.means, self.scales, self.codes = z, means, scales, codes
+        self.h, self.sample, self.weight = h, sample, weight
 
 
 def _code_type(size: int):
@@ -301,7 +309,8 @@ def _code_type(size: int):
 
 
 def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
-                   scaling: str, *, stats=None, hash_seed: int | None = None
+                   scaling: str, *, stats=None, hash_seed: int | None = None,
+                   sample_size: int | None = None, keep_hash: bool = True
                    ) -> ScaledFeatures:
     """Scale the features (learning their mean and scale unless ``stats`` gives them) and
     hash the rows, in two passes over blocks of rows.
@@ -318,8 +327,14 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
     stats : (ndarray, ndarray), optional
         The means and scales learned at fit.
     hash_seed : int, optional
-        Seed of the row hash (see :func:`_hash_words`); without it, no hash and no
-        codes.
+        Seed of the row hash (see :func:`_hash_words`); without it, no hash, no sample
+        and no codes.
+    sample_size : int, optional
+        Size of the weighted sample of distinct rows (see :func:`_distinct_sample`),
+        drawn from the rows whose hash falls below a threshold, collected during the
+        first pass.
+    keep_hash : bool, default=True
+        Keep the hash of every row (else only those of the sample's candidates).
 
     Notes
     -----
@@ -339,13 +354,23 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
              for lo, hi in bounds]
     centre = np.array([(lo + hi) / 2 for lo, hi in bounds]) if scaling == "standard" \
         else np.zeros(p)
-    state = _FirstPass(columns, sizes, scaling, centre, fit, hash_seed)
+    share = min(1.0, 3.0 * sample_size / n) if sample_size else 0.0
+    state = _FirstPass(columns, sizes, scaling, centre, fit, hash_seed, keep_hash, share)
     with _one_blas_thread():
         for a, b in _blocks(n):  # pass 1: transform, sum and hash
             state.block(a, b)
     if state.rehash:  # a feature turned out not to be integers: hash every block again
-        for a, b in _blocks(n):
-            state.hash(a, b)
+        state.restart(share)
+    sample = weight = None
+    while sample_size:  # before the standardisation, which the hash must not see
+        candidates = np.concatenate(state.candidates)
+        sample, weight = _distinct_rows(candidates, np.concatenate(state.candidate_hashes),
+                                        sample_size)
+        if sample.size >= sample_size or share >= 1.0:
+            break
+        # identical rows take their share of the hashes: widen in proportion
+        share = min(1.0, share * 1.5 * sample_size / max(sample.size, 1))
+        state.restart(share)
     if fit:
         means, scales = np.zeros(p), np.ones(p)
         if scaling != "none":
@@ -363,14 +388,19 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
             out = z[:, a:b]
             out -= centres
             out *= inverse
-    return ScaledFeatures(z, means, scales, state.codes, state.h)
+    return ScaledFeatures(z, means, scales, state.codes, state.h, sample, weight)
+
+
+def _threshold(share: float) -> np.uint64:
+    """The hash below which a share of uniformly hashed rows falls."""
+    return np.uint64(min(int(share * 2.0**64), (1 << 64) - 1))
 
 
 class _FirstPass:
     """The first pass of :func:`scale_features`, block by block: transformed values into
     ``z``, sums for the statistics, small-integer codes and row hashes."""
 
-    def __init__(self, columns, sizes, scaling, centre, fit, hash_seed):
+    def __init__(self, columns, sizes, scaling, centre, fit, hash_seed, keep_hash, share):
         p, n = len(columns), columns[0].shape[0]
         self.columns, self.sizes, self.centre, self.fit = columns, sizes, centre, fit
         self.scaling, self.log, self.hash_seed = scaling, scaling == "log-standard", hash_seed
@@ -381,7 +411,11 @@ class _FirstPass:
         self.codes = [np.empty(n, dtype=_code_type(size)) if size and keep else None
                       for size in sizes]
         self.sums, self.squares = np.zeros(p), np.zeros(p)
-        self.h = np.empty(n, dtype=np.uint64) if keep else None
+        self.h = np.empty(n, dtype=np.uint64) if keep and keep_hash else None
+        self.hashing = keep
+        self.block_hash = np.empty(CHUNK, dtype=np.uint64)
+        self.threshold, self.all_rows = _threshold(share), share >= 1.0
+        self.candidates, self.candidate_hashes = [], []
         self.rehash = False
         self.block_codes = np.empty(CHUNK, dtype=np.intp)
         self.single = np.empty(CHUNK, dtype=np.float32)
@@ -414,7 +448,15 @@ class _FirstPass:
                     if self.centre[j] else out
                 self.sums[j] += d.sum()
                 self.squares[j] += np.dot(d, d)
-        if self.h is not None and not self.rehash:
+        if self.hashing and not self.rehash:
+            self.hash(a, b)
+
+    def restart(self, share: float) -> None:
+        """Hash every block again (of the transformed values, before standardisation),
+        collecting the candidates below the threshold of ``share``."""
+        self.threshold, self.all_rows = _threshold(share), share >= 1.0
+        self.candidates, self.candidate_hashes = [], []
+        for a, b in _blocks(self.z.shape[1]):
             self.hash(a, b)
 
     def hash(self, a: int, b: int) -> None:
@@ -427,7 +469,11 @@ class _FirstPass:
         # a transformed log is never -0.0; a raw value may be, and must hash as 0.0
         words += [self.z[j, a:b].view(np.uint64) if self.log else _float_word(self.z[j, a:b])
                   for j, size in enumerate(self.sizes) if not size]
-        _hash_words(words, self.hash_seed, out=self.h[a:b])
+        hashes = _hash_words(words, self.hash_seed,
+                             out=self.h[a:b] if self.h is not None else self.block_hash[:b - a])
+        rows = np.arange(b - a) if self.all_rows else np.flatnonzero(hashes < self.threshold)
+        self.candidates.append(rows + a)
+        self.candidate_hashes.append(np.take(hashes, rows))
 
 
 def _transform(values: np.ndarray, log: bool) -> np.ndarray:

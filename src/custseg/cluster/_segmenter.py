@@ -38,7 +38,6 @@ from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterE
 from ..report._profile import PROFILE_COLUMNS, _numeric_column, _resolve_value_column
 from ..tiers._base import validate_input
 from ._functions import (
-    _distinct_sample,
     _segment_names,
     _segment_order,
     mean_silhouette,
@@ -453,11 +452,10 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         return lo, hi
 
     # --------------------------------------------------------------------- scaling
-    def _scale(self, columns: list[np.ndarray], bounds, fit: bool, hash_seed=None):
+    def _scale(self, columns: list[np.ndarray], bounds, fit: bool, **sampling):
         """:func:`scale_features` of the columns, learning the scaling when ``fit``."""
         stats = None if fit else (self.scaling_mean_, self.scaling_scale_)
-        scaled = scale_features(columns, bounds, self.scaling, stats=stats,
-                                hash_seed=hash_seed)
+        scaled = scale_features(columns, bounds, self.scaling, stats=stats, **sampling)
         if fit:
             self.scaling_mean_, self.scaling_scale_ = scaled.means, scaled.scales
         return scaled
@@ -581,10 +579,11 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         rs = check_random_state(self.random_state)
         hash_seed = int(rs.randint(np.iinfo(np.int32).max))
         model_seed = int(rs.randint(np.iinfo(np.int32).max))
-        scaled = self._scale(columns, bounds, fit=True, hash_seed=hash_seed)
-        z, h = scaled.z, scaled.h
         m = min(n, max(self.selection_sample_size, k_max))
-        sample, weight = _distinct_sample(h, m)
+        # k-means needs the hashes of the sample only; the other models sort all rows
+        scaled = self._scale(columns, bounds, fit=True, hash_seed=hash_seed, sample_size=m,
+                             keep_hash=self.method != "kmeans")
+        z, h, sample, weight = scaled.z, scaled.h, scaled.sample, scaled.weight
 
         if self.n_segments == "auto":
             k, self.selection_scores_ = self._select_k(np.take(z, sample, axis=1).T,
