@@ -355,8 +355,21 @@ def test_amount_checks_do_not_leak_numpy_warnings(log):
         with pytest.raises(InvalidDataError, match=r"Column 'amount': 2 of 6 rows are "
                                                    r"missing, NaN or infinite"):
             summary(log.assign(amount=[np.inf, 20.0, 5.0, 7.0, -np.inf, 9.0]))
-        table = summary(log.assign(amount=[1e308, 1e308, 5.0, 7.0, 8.0, 9.0]))
+        # the sum of all amounts overflows, no customer's sum does
+        table = summary(log.assign(amount=[5.0, 1e308, 5.0, 7.0, 1e308, 9.0]))
     assert table.loc[1, "monetary_value"] == 1e308
+    assert table.loc[3, "monetary_value"] == (1e308 + 9.0) / 2
+
+
+def test_amounts_of_a_customer_that_sum_beyond_the_largest_float(log):
+    huge = log.assign(amount=[1e308, 1e308, 5.0, 7.0, 8.0, 9.0],
+                      customer_id=log["customer_id"].iloc[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(InvalidDataError, match=r"Column 'amount': 6 of 6 rows belong to 1 "
+                                                   r"customer\(s\) whose amounts sum to more "
+                                                   r"than the largest float(.|\n)*1\.000000e\+308"):
+            summary(huge)
 
 
 def test_missing_amounts(log):

@@ -357,7 +357,24 @@ def _read_log(transactions, customer_id_col, datetime_col, monetary_value_col, f
     if monetary_value_col is not None:
         amounts = _checked_amounts(transactions, monetary_value_col)
     codes = _encode_ids(ids, customer_id_col)
+    if amounts is not None:
+        _check_spend_fits(transactions, monetary_value_col, codes, amounts)
     return _Log(codes, dates, _period_codes(dates, spec), amounts, spec)
+
+
+def _check_spend_fits(frame: pd.DataFrame, column: str, ids: _Ids,
+                      amounts: np.ndarray) -> None:
+    """Raise if the amounts of a customer sum to more than the largest float (they would
+    become inf); only looked at when the sum of all amounts overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(amounts.sum()):
+            return
+        per_customer = np.bincount(ids.codes, weights=amounts, minlength=ids.n_codes)
+    overflow = ~np.isfinite(per_customer)
+    raise_bad_rows(frame, overflow[ids.codes], column,
+                   f"belong to {int(overflow.sum())} customer(s) whose amounts sum to more "
+                   "than the largest float (1.8e308)",
+                   hint="Check the unit of the amounts.")
 
 
 @dataclass
