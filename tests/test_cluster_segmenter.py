@@ -686,3 +686,21 @@ def test_many_identical_customers_do_not_flood_the_seeding_sample():
         assert (seg.labels_[-1200:] == last).all()
         assert list(seg.profile_["n_customers"])[last] == 1200
         assert seg.n_segments_ in (3, 4)
+
+
+def test_wrong_shapes_and_duplicated_columns_raise_invalid_data_errors(cdnow_summary):
+    from scipy import sparse
+
+    arr = cdnow_summary[RFM].to_numpy()
+    seg = CustomerSegmenter(n_segments=2, random_state=0).fit(arr)
+    with pytest.raises(InvalidDataError, match="X has 5 features, but .* is expecting 4"):
+        seg.predict(np.hstack([arr, arr[:, :1]]))
+    with pytest.raises(InvalidDataError, match="X has 3 features, but .* is expecting 4"):
+        seg.predict(arr[:, :3])
+    with pytest.raises(InvalidDataError, match="Expected 2D array, got 1D array"):
+        CustomerSegmenter(n_segments=2).fit(arr[:, 0])
+    with pytest.raises(InvalidDataError, match="Sparse data was passed"):
+        CustomerSegmenter(n_segments=2).fit(sparse.csr_matrix(arr))
+    doubled = pd.concat([cdnow_summary, cdnow_summary[["recency"]]], axis=1)
+    with pytest.raises(InvalidDataError, match=r"duplicate columns: 'recency' \(2 times\)"):
+        CustomerSegmenter(n_segments=2).fit(doubled)

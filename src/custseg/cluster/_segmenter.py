@@ -604,8 +604,12 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
                   for c, x, (lo, _), code in zip(names, columns, bounds, scaled.codes)}
         if value is not None and self.value_column not in arrays:
             x, (lo, hi) = value
-            code = x.astype(np.intp) if lo >= 0 and hi < small_integer_limit(n) else None
-            arrays[self.value_column] = (x, lo, code if np.array_equal(code, x) else None)
+            code = None
+            if lo >= 0 and hi < small_integer_limit(n):  # whole numbers: a histogram
+                code = x.astype(np.intp)
+                if not np.array_equal(code, x):
+                    code = None
+            arrays[self.value_column] = (x, lo, code)
         description = describe_segments(
             raw, k, wanted, arrays, lambda col: _numeric_column(table, col),
             descriptors={"value": self.value_column, "frequency": "frequency"})

@@ -28,7 +28,7 @@ from ._functions import CHUNK, _blocks
 __all__ = ["SegmentDescription", "describe_segments"]
 
 #: Largest number of cells (segments times value pairs) of the recency-age histogram.
-HISTOGRAM_CELLS = 1 << 22
+HISTOGRAM_CELLS = 1 << 21
 _TOP = 16  # bits of the radix buckets
 _SIGN = np.uint64(1 << 63)
 
