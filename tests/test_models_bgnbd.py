@@ -1,6 +1,7 @@
 """BG/NBD: published estimates, parity with lifetimes, identities, recovery, extremes."""
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -353,3 +354,73 @@ def test_parameter_draws_broadcast_like_a_loop(cdnow_summary, m):
         functions[0](params)[3],
         0.5 * (bg_family_expected_purchases(lo, 39.0, x, t_x, T, m)
                + bg_family_expected_purchases(hi, 39.0, x, t_x, T, m)), rtol=1e-12)
+
+
+# ---- degenerate fits: a + b < 1 (issue 3) ------------------------------------------------------
+def _expected_count_by_series(A, a, b, s, n_terms=200):
+    """E[(1 - (1 + p s)^-A) / p] for p ~ Beta(a, b) and s < 1 / 2 by the binomial series
+    of (1 + p s)^-A, term by term: sum_k (-1)^(k+1) (A)_k s^k / k! B(a+k-1, b) / B(a, b)."""
+    k = np.arange(1, n_terms + 1, dtype=np.float64)
+    log_rising = np.cumsum(np.log(A + k - 1.0))  # log (A)_k, exact also for huge A
+    log_terms = (log_rising - special.gammaln(k + 1.0)
+                 + k * np.log(s) + special.betaln(a + k - 1.0, b) - special.betaln(a, b))
+    signs = np.where(k % 2 == 1, 1.0, -1.0)
+    return math.fsum(signs * np.exp(log_terms))
+
+
+# the parameters of a BetaGeo fitted on two customers, and moderate ones with a + b < 1
+DEGENERATE = [np.array([65616812.007232256, 614109984.1088002, 1.2807426099431166e-05,
+                        3.287031510723265e-05]),
+              np.array([2.0, 10.0, 0.3, 0.4]),
+              np.array([0.5, 3.0, 0.05, 0.5])]
+
+
+@pytest.mark.parametrize("params", DEGENERATE)
+def test_expected_purchases_finite_when_a_plus_b_below_one(params):
+    x = np.array([0.0, 0.0, 1.0, 4.0])
+    t_x = np.array([0.0, 0.0, 2.0, 20.0])
+    T = np.array([0.0, 5.0, 5.0, 30.0])
+    r, alpha, a, b = params
+    for t in (0.5, 2.0, 10.0):
+        got = bgnbd_expected_purchases(params, t, x, t_x, T)
+        assert np.all(np.isfinite(got)) and np.all(got >= 0)
+        alive = bgnbd_probability_alive(params, x, t_x, T)
+        assert np.all(np.isfinite(alive)) and np.all((alive > 0) & (alive <= 1))
+        np.testing.assert_array_equal(alive[x == 0], 1.0)
+        for i in range(len(x)):
+            s = t / (alpha + T[i])
+            if s < 0.5:  # the series converges quickly
+                want = _expected_count_by_series(r + x[i], a, b + x[i], s) * alive[i]
+                # x > 0 keeps the closed form, whose scipy 2F1 loses about 1e-7 at r ~ 1e8
+                rtol = 1e-8 if a + b + x[i] - 1.0 <= 0 or r < 1e3 else 1e-6
+                np.testing.assert_allclose(got[i], want, rtol=rtol)
+            z = t / (alpha + T[i] + t)
+            c = a + b + x[i] - 1.0
+            closed = (c / (a - 1.0) * (1.0 - (1.0 - z) ** (r + x[i])
+                                       * special.hyp2f1(r + x[i], b + x[i], c, z)))
+            if np.isfinite(closed) and r < 1e3:  # scipy is accurate at moderate values
+                np.testing.assert_allclose(got[i], closed * alive[i], rtol=1e-8)
+        n = np.arange(400.0)[:, None]
+        prob = bgnbd_purchase_probability(params, n, t, x, t_x, T)
+        assert np.all(np.isfinite(prob)) and np.all(prob >= 0)
+        np.testing.assert_allclose(prob.sum(axis=0), 1.0, rtol=1e-6)
+        np.testing.assert_allclose((n * prob).sum(axis=0), got, rtol=1e-6, atol=1e-12)
+
+
+def test_degenerate_fit_on_two_customers_predicts_finite_values():
+    table = pd.DataFrame({"customer_id": [1, 2], "frequency": [1.0, 3.0],
+                          "recency": [1.0191667837170608, 26.258407464520957],
+                          "T": [12.130722083135606, 31.53617008961608]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = BetaGeo().fit(table)
+    X = pd.DataFrame({"frequency": [0.0, 1.0, 0.0], "recency": [0.0, 1.0, 0.0],
+                      "T": [5.0, 5.0, 0.0]})
+    got = fitted.expected_purchases(X, t=10.0)
+    assert np.all(np.isfinite(got)) and np.all(got >= 0)
+    assert np.all(np.isfinite(fitted.predict(X)))
+    p = fitted.params_.to_numpy()
+    if p[2] + p[3] < 1:  # the fit is degenerate: compare with the series
+        s = 10.0 / (p[1] + 5.0)
+        want = _expected_count_by_series(p[0], p[2], p[3], s)
+        np.testing.assert_allclose(got[0], want, rtol=1e-8)

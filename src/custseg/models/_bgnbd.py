@@ -18,7 +18,7 @@ import numpy as np
 from scipy import special
 
 from ._base import BaseTransactionModel, CustomerArrays, compress_rows, dot1d
-from ._special import log_hyp2f1
+from ._special import log_beta_expected_count, log_hyp2f1
 
 __all__ = [
     "BetaGeo",
@@ -250,8 +250,21 @@ def _expected_purchases_off_one(params, t, x, t_x, T, m):
     T = np.asarray(T, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         one_minus_g = _one_minus_G(params, t, x, T, m)
-        out = ((a + b + x + m - 1.0) / (a - 1.0) * one_minus_g
-               * bg_family_probability_alive(params, x, t_x, T, m))
+        alive = bg_family_probability_alive(params, x, t_x, T, m)
+        c = a + b + x + m - 1.0
+        out = c / (a - 1.0) * one_minus_g * alive
+    # Where c <= 0 the 2F1 above is negative or undefined (a + b < 1, BG/NBD customers
+    # without repeat purchase) and where the closed form is not a finite non-negative
+    # number it has lost its accuracy: there the expectation is integrated directly.
+    shape = np.broadcast_shapes(np.shape(out), np.shape(r), np.shape(alpha), np.shape(a),
+                                np.shape(b), np.shape(t), np.shape(x), np.shape(T))
+    out = np.array(np.broadcast_to(out, shape), dtype=np.float64)
+    redo = (np.broadcast_to(c, shape) <= 0) | ~(out >= 0) | ~np.isfinite(out)
+    redo &= np.broadcast_to(t, shape) > 0
+    if np.any(redo):
+        A, aa, bb, s, p_alive = (np.broadcast_to(v, shape)[redo] for v in (
+            r + x, a, b + x + m, t / (alpha + T), alive))
+        out[redo] = np.exp(log_beta_expected_count(A, aa, bb, s)) * p_alive
     return np.where(t == 0, 0.0, out)
 
 
