@@ -284,7 +284,8 @@ def test_predict_interval_equals_a_loop_over_draws(clv_of_each_model, small):
     rng = np.random.RandomState(3)
     tm, sm = clv.transaction_model_, clv.spend_model_
     t_draws = sample_log_normal_params(tm.params_, tm.covariance_, n_draws, rng)
-    s_draws = sample_log_normal_params(sm.params_, sm.covariance_, n_draws, rng)
+    s_draws = sample_log_normal_params(sm.params_, sm.covariance_log_, n_draws, rng,
+                                       shift=[0.0, 1.0, 0.0], log_space=True)
     values = []
     for t_params, s_params in zip(t_draws, s_draws):
         other = copy.deepcopy(clv)
@@ -330,6 +331,7 @@ def test_predict_interval_collapses_without_uncertainty(clv, small):
     exact = copy.deepcopy(clv)
     for model in (exact.transaction_model_, exact.spend_model_):
         model.covariance_ = model.covariance_ * 0.0
+    exact.spend_model_.covariance_log_ = exact.spend_model_.covariance_log_ * 0.0
     out = exact.predict_interval(small, n_draws=3, random_state=0)
     np.testing.assert_allclose(out["lower"], out["clv"], rtol=1e-10)
     np.testing.assert_allclose(out["upper"], out["clv"], rtol=1e-10)
@@ -634,3 +636,31 @@ def test_fit_without_any_repeat_customer_names_frequency(small):
     weights = (small["frequency"] == 0).astype(float)
     with pytest.raises(CustsegError, match="no customer has a repeat purchase"):
         CLVEstimator().fit(small, sample_weight=weights)
+
+
+def test_predict_interval_draws_q_above_one_when_q_is_near_one(cdnow_summary):
+    """Gamma-Gamma fits log(q - 1): the interval draws there, so no draw has q <= 1 (an
+    infinite or negative spend), even where a log-normal law of q itself would."""
+    table = cdnow_summary[cdnow_summary["frequency"] > 0].iloc[:300].copy()
+    generator = GammaGamma()
+    generator.params_ = pd.Series([2.0, 1.05, 10.0], index=["p", "q", "v"], name="coef")
+    spend = generator.sample(table["frequency"].to_numpy(), random_state=1)
+    table["monetary_value"] = spend["monetary_value"].to_numpy()
+    clv = CLVEstimator(BetaGeo(), GammaGamma(), time_unit="W").fit(table)
+    sm = clv.spend_model_
+    assert sm.params_["q"] < 1.2
+    # the law of log(p, q, v) puts mass on q <= 1 here
+    naive = sample_log_normal_params(sm.params_, sm.covariance_, 200, 0)
+    assert np.any(naive[:, 1] <= 1.0)
+    draws = sample_log_normal_params(sm.params_, sm.covariance_log_, 2000, 0,
+                                     shift=[0.0, 1.0, 0.0], log_space=True)
+    assert np.all(draws[:, 1] > 1.0)
+    np.testing.assert_allclose(np.median(draws, axis=0), sm.params_, rtol=0.1)
+    out = clv.predict_interval(table, n_draws=200, random_state=0)
+    assert np.all(np.isfinite(out.to_numpy()))
+    assert np.all(out["lower"] <= out["upper"]) and np.all(out["lower"] > 0)
+
+
+def test_sample_log_normal_params_shift_needs_the_log_covariance():
+    with pytest.raises(ValueError, match="log_space=True"):
+        sample_log_normal_params([1.0, 2.0], np.eye(2), 3, 0, shift=[0.0, 1.0])

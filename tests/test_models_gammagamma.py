@@ -142,6 +142,7 @@ def test_persistence_and_transform(model, cdnow_summary):
                      GammaGamma.from_dict(json.loads(json.dumps(model.to_dict())))):
         np.testing.assert_array_equal(restored.predict(cdnow_summary),
                                       model.predict(cdnow_summary))
+        pd.testing.assert_frame_equal(restored.covariance_log_, model.covariance_log_)
     out = model.set_output(transform="pandas").transform(cdnow_summary)
     assert list(out.columns) == ["expected_monetary_value"]
     pd.testing.assert_index_equal(out.index, cdnow_summary.index)
@@ -211,3 +212,24 @@ def test_too_strong_a_penalty_is_named_as_the_cause(repeat):
                                                 r"to 1.*use a smaller penalizer"):
         fitted = GammaGamma(penalizer=0.01).fit(repeat)
     assert fitted.params_["q"] > 1 and np.isfinite(fitted.population_mean())
+
+
+def test_covariance_log_is_in_the_space_of_the_fit(model):
+    """covariance_log_ is the covariance of log(p, q - 1, v); the delta method maps it
+    to covariance_ (the derivative of q = 1 + e^u is q - 1)."""
+    cov_log = model.covariance_log_
+    assert list(cov_log.index) == ["p", "q - 1", "v"] == list(cov_log.columns)
+    p, q, v = model.params_
+    scale = np.array([p, q - 1.0, v])
+    np.testing.assert_allclose(scale[:, None] * cov_log.to_numpy() * scale[None, :],
+                               model.covariance_.to_numpy(), rtol=1e-10)
+    assert np.all(np.linalg.eigvalsh(cov_log.to_numpy()) > 0)
+
+
+def test_covariance_log_marks_q_at_its_edge_as_not_identified(model):
+    table = _simulated(model, 0.6)
+    with pytest.warns(ConvergenceWarning, match="q falls to 1"):
+        heavy = GammaGamma(random_state=0).fit(table)
+    cov_log = heavy.covariance_log_.to_numpy()
+    assert np.all(np.isinf(cov_log[1])) and np.all(np.isinf(cov_log[:, 1]))
+    assert np.all(np.isfinite(cov_log[np.ix_([0, 2], [0, 2])]))

@@ -172,24 +172,32 @@ def discounted_expected_purchases(expected_purchases: Callable[[float], np.ndarr
     return np.asarray(total, dtype=np.float64)
 
 
-def sample_log_normal_params(params, covariance, n_draws: int, random_state=None):
+def sample_log_normal_params(params, covariance, n_draws: int, random_state=None, *,
+                             shift=None, log_space=False):
     r"""Draws of positive parameters from the asymptotic normal law of their logarithms.
 
     Parameters
     ----------
     params : array-like of shape (n_params,)
-        Maximum-likelihood estimates (positive).
+        Maximum-likelihood estimates (above ``shift``).
     covariance : array-like of shape (n_params, n_params)
-        Their covariance (delta method), ``diag(params) @ cov_log @ diag(params)``.
+        Their covariance (delta method), ``diag(params) @ cov_log @ diag(params)``; with
+        ``log_space=True``, ``cov_log`` itself.
     n_draws : int
         Number of draws.
     random_state : int, RandomState instance or None
         Seed.
+    shift : array-like of shape (n_params,) or None, default=None
+        Lower edge of each parameter, when the fit estimates ``log(params - shift)``
+        (Gamma-Gamma's ``log(q - 1)``); None is 0. Needs ``log_space=True``.
+    log_space : bool, default=False
+        Whether ``covariance`` is the covariance of ``log(params - shift)``.
 
     Returns
     -------
     ndarray of shape (n_draws, n_params)
-        ``exp(u)`` with ``u ~ N(log(params), cov_log)``.
+        ``shift + exp(u)`` with ``u ~ N(log(params - shift), cov_log)``: every draw is
+        above ``shift``.
 
     Raises
     ------
@@ -213,17 +221,32 @@ def sample_log_normal_params(params, covariance, n_draws: int, random_state=None
     """
     theta = np.asarray(params, dtype=np.float64)
     cov = np.asarray(covariance, dtype=np.float64)
+    if shift is not None and not log_space:
+        raise ValueError("shift needs the covariance of log(params - shift): log_space=True.")
+    lower = np.zeros_like(theta) if shift is None else np.asarray(shift, dtype=np.float64)
+    theta = theta - lower
     if not (np.all(np.isfinite(cov)) and np.all(theta > 0)):
         raise InvalidDataError(
             "The parameters' covariance is not finite (the fit did not identify every "
             "parameter), so their uncertainty cannot be sampled.")
-    cov_log = cov / np.outer(theta, theta)
+    cov_log = cov if log_space else cov / np.outer(theta, theta)
     cov_log = 0.5 * (cov_log + cov_log.T)
     vals, vecs = np.linalg.eigh(cov_log)
     root = vecs * np.sqrt(np.clip(vals, 0.0, None))
     rng = check_random_state(random_state)
     z = rng.standard_normal((int(n_draws), len(theta)))
-    return np.exp(np.log(theta) + z @ root.T)
+    return lower + np.exp(np.log(theta) + z @ root.T)
+
+
+def _spend_param_draws(model, n_draws, rng):
+    """Draws of a spend model's parameters in the space its fit works in: Gamma-Gamma
+    estimates ``log(p, q - 1, v)`` (``covariance_log_``), so every draw has ``q > 1``."""
+    shift = getattr(model, "_log_shift", None)
+    if shift is not None and hasattr(model, "covariance_log_"):
+        return sample_log_normal_params(model.params_.to_numpy(float), model.covariance_log_,
+                                        n_draws, rng, shift=shift, log_space=True)
+    return sample_log_normal_params(model.params_.to_numpy(float), model.covariance_,
+                                    n_draws, rng)
 
 
 def _with_params(model, params: np.ndarray):
@@ -553,7 +576,9 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         The log-parameters of the transaction model and of the spend model are drawn
         independently from the asymptotic normal law of their maximum-likelihood
         estimates (mean the estimates, covariance the inverse observed information; see
-        :func:`sample_log_normal_params`); the CLV of every customer is computed for
+        :func:`sample_log_normal_params`), each in the space its fit works in (for
+        Gamma-Gamma ``log(p, q - 1, v)`` with ``covariance_log_``, so that every draw has
+        ``q > 1`` and a finite spend); the CLV of every customer is computed for
         each draw, and the interval is given by the ``alpha / 2`` and ``1 - alpha / 2``
         quantiles over the draws. It does not include the randomness of each customer's
         future purchases, only the estimation error of the parameters.
@@ -600,8 +625,7 @@ class CLVEstimator(SerializableMixin, TransformerMixin, BaseEstimator):
         tm, sm = self.transaction_model_, self.spend_model_
         t_draws = sample_log_normal_params(tm.params_.to_numpy(float), tm.covariance_,
                                            n_draws, rng)
-        s_draws = sample_log_normal_params(sm.params_.to_numpy(float), sm.covariance_,
-                                           n_draws, rng)
+        s_draws = _spend_param_draws(sm, n_draws, rng)
 
         cols = [arrays[c] for c in ("frequency", "recency", "T", "monetary_value")]
         (x, t_x, T, m), _, inverse = compress_rows(cols)

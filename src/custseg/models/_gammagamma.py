@@ -287,6 +287,12 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
         parameter at the edge of the search space.
     covariance_ : DataFrame
         Covariance matrix of the estimates.
+    covariance_log_ : DataFrame
+        Covariance matrix of ``log(p)``, ``log(q - 1)``, ``log(v)`` (rows and columns
+        ``p``, ``q - 1``, ``v``), the space the optimiser works in: the inverse observed
+        information there (penalised when ``penalizer > 0``). The asymptotic law of the
+        estimates is ``q = 1 + e^u`` etc. with ``u`` normal of this covariance, so draws
+        keep ``q > 1``; ``inf`` rows and columns for parameters the data do not identify.
     loglik_ : float
         Total log-likelihood of the repeat customers at ``params_``.
     converged_ : bool
@@ -349,6 +355,9 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
     """
 
     _param_names = ("p", "q", "v")
+    #: The fit estimates log(params_ - _log_shift): log(p), log(q - 1), log(v).
+    _log_shift = (0.0, 1.0, 0.0)
+    _log_param_names = ("p", "q - 1", "v")
     _start_grid = {"p": (1.0, 6.0), "q": (2.0, 6.0), "v": (0.5, 4.0)}
 
     _parameter_constraints: dict = {
@@ -438,8 +447,10 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
             edge_cause = ("data" if not penalizer or self._fit_shifted(
                 scaled, fit_data, weights, log_scale, 0.0)[3] else "penalty")
         cov = result.cov.copy()
+        cov_log = np.array(result.cov_log, dtype=np.float64, copy=True)
         if edge_cause:  # q sits at its edge: not identified, as fit_mle marks a bound
             cov[1, :] = cov[:, 1] = np.inf
+            cov_log[1, :] = cov_log[:, 1] = np.inf
         converged = result.converged and not edge_cause
         if not converged:
             _warn_not_converged(result, log_params, params, edge_cause, weights.sum(),
@@ -448,6 +459,8 @@ class GammaGamma(SerializableMixin, TransformerMixin, BaseEstimator):
         self.params_ = pd.Series(params, index=names, name="coef")
         self.stderr_ = pd.Series(np.sqrt(np.diag(cov)), index=names, name="se")
         self.covariance_ = pd.DataFrame(cov, index=names, columns=names)
+        log_names = list(self._log_param_names)
+        self.covariance_log_ = pd.DataFrame(cov_log, index=log_names, columns=log_names)
         self.loglik_ = float(dot1d(weights, gammagamma_loglik(params, xd, md)))
         self.converged_ = converged
         self.n_iter_ = result.n_iter
