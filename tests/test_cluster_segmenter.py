@@ -704,3 +704,13 @@ def test_wrong_shapes_and_duplicated_columns_raise_invalid_data_errors(cdnow_sum
     doubled = pd.concat([cdnow_summary, cdnow_summary[["recency"]]], axis=1)
     with pytest.raises(InvalidDataError, match=r"duplicate columns: 'recency' \(2 times\)"):
         CustomerSegmenter(n_segments=2).fit(doubled)
+
+
+def test_two_identical_customers_with_single_valued_columns():
+    # every column holds one whole number: each is packed with radix 1 (found by fuzzing)
+    X = pd.DataFrame({"frequency": [0.0, 0.0], "recency": [0.0, 0.0], "T": [1.0, 1.0],
+                      "monetary_value": [0.0, 0.0]})
+    with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(1\)"):
+        labels = CustomerSegmenter(n_segments=2, random_state=0).fit_predict(X)
+    assert labels.shape == (2,)
+    assert labels[0] == labels[1]

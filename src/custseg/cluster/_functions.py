@@ -490,7 +490,7 @@ def _pack_values(values: list[np.ndarray], sizes: list[int],
     written into ``out`` (float64) when given."""
     groups, radix = [], 1 << 53
     for v, size in zip(values, sizes):  # a loop over columns
-        if radix * size > 1 << 53:
+        if not groups or radix * size > 1 << 53:
             groups.append([])
             radix = 1
         groups[-1].append((v, size))
