@@ -463,3 +463,15 @@ def test_invalid_freq_multiplier(log, multiplier):
 def test_invalid_cleaning_policy(log, policy, value):
     with pytest.raises(InvalidParameterError, match=rf"{policy}={value!r} is not valid"):
         clean(log, **{policy: value})
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint64"])
+def test_large_integer_ids_in_a_compact_range(log, dtype):
+    # ids beyond int32 whose range is small: coded by offset (found by fuzzing)
+    big = log.assign(customer_id=(log["customer_id"] + 1_000_000_000_000_000).astype(dtype))
+    table = summary(big)
+    assert list(table.index) == [1_000_000_000_000_001, 1_000_000_000_000_002,
+                                 1_000_000_000_000_003]
+    assert table.index.dtype == dtype
+    pd.testing.assert_frame_equal(table.reset_index(drop=True),
+                                  summary(log).reset_index(drop=True))

@@ -315,7 +315,9 @@ def _encode_ids(ids: pd.Series, column: str) -> _Ids:
             lo, hi = int(values.min()), int(values.max())
             span = hi - lo + 1
             if span <= max(4 * n, 1 << 16) and span < 2**31 and hi < 2**63:
-                codes = np.subtract(values, lo, dtype=np.int32)
+                # the offsets fit in int32 even when the ids do not
+                codes = np.subtract(values, values.dtype.type(lo),
+                                    out=np.empty(n, dtype=np.int32), casting="unsafe")
                 return _Ids(codes, span, lambda present: pd.Index(
                     (present.astype(np.int64) + lo).astype(values.dtype), name=column))
     try:
