@@ -107,8 +107,9 @@ def check_unique_columns(frame, columns: Iterable[str] | None = None, *,
 
 def validate_input(estimator, X, **kwargs):
     """scikit-learn's ``validate_data`` whose errors about the shape of ``X`` (number of
-    features, 1-d input, sparse input, feature names) are raised as
-    :class:`InvalidDataError`, with scikit-learn's message.
+    features, 1-d input, sparse input, feature names, values of the wrong type) are raised
+    as :class:`InvalidDataError` (for a wrong type, one that is also a ``TypeError``), with
+    scikit-learn's message.
 
     ``InvalidDataError`` is a ``ValueError``, so scikit-learn's own checks, which expect a
     ``ValueError`` there, still pass.
@@ -120,8 +121,15 @@ def validate_input(estimator, X, **kwargs):
         return validate_data(estimator, X, **kwargs)
     except InvalidDataError:
         raise
-    except (ValueError, TypeError) as exc:
+    except TypeError as exc:  # a value of the wrong type (a dict in an object array)
+        raise _InvalidDataTypeError(str(exc)) from exc
+    except ValueError as exc:
         raise InvalidDataError(str(exc)) from exc
+
+
+class _InvalidDataTypeError(InvalidDataError, TypeError):
+    """An :class:`InvalidDataError` that is also the ``TypeError`` scikit-learn raises for
+    values of the wrong type (as its ``check_dtype_object`` expects)."""
 
 
 def check_not_empty(frame, *, what: str = "input") -> None:

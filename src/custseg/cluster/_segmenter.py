@@ -33,10 +33,10 @@ from .._validation import (
     check_finite_numeric,
     check_not_empty,
     raise_bad_rows,
+    validate_input,
 )
 from ..exceptions import ConvergenceWarning, InvalidDataError, InvalidParameterError
 from ..report._profile import PROFILE_COLUMNS, _numeric_column, _resolve_value_column
-from ..tiers._base import validate_input
 from ._functions import (
     _segment_names,
     _segment_order,

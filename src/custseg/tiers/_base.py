@@ -22,8 +22,8 @@ from .._validation import (
     check_columns,
     check_unique_columns,
     raise_bad_rows,
+    validate_input,
 )
-from .._validation import validate_input as _validate_input
 from ..exceptions import EmptyDataError, InvalidDataError, InvalidParameterError
 from ._expr import (
     Columns,
@@ -35,22 +35,6 @@ from ._expr import (
 )
 
 __all__ = ["RuleTierer", "apply_rules", "quantile_edges", "pareto_edges"]
-
-
-class _InvalidDataTypeError(InvalidDataError, TypeError):
-    """A value of the wrong type (a dict in an object array): an
-    :class:`InvalidDataError` that is also the ``TypeError`` scikit-learn raises there."""
-
-
-def validate_input(estimator, X, **kwargs):
-    """:func:`custseg._validation.validate_input`, whose errors about values of the wrong
-    type stay ``TypeError`` as well (as scikit-learn's ``check_dtype_object`` expects)."""
-    try:
-        return _validate_input(estimator, X, **kwargs)
-    except InvalidDataError as exc:
-        if isinstance(exc.__cause__, TypeError) and not isinstance(exc, TypeError):
-            raise _InvalidDataTypeError(str(exc)) from exc.__cause__
-        raise
 
 
 # ------------------------------------------------------------------ pure functions
