@@ -114,7 +114,7 @@ def date_columns(draw, n):
     stamps = _stamps(draw, n)
     if kind == "naive":
         values = pd.Series(stamps, dtype="datetime64[ns]")
-        if draw(st.booleans()):
+        if n and draw(st.booleans()):
             values[draw(st.lists(st.integers(0, n - 1), max_size=2))] = pd.NaT
         return values
     if kind == "aware":

@@ -475,3 +475,6 @@ def test_large_integer_ids_in_a_compact_range(log, dtype):
     assert table.index.dtype == dtype
     pd.testing.assert_frame_equal(table.reset_index(drop=True),
                                   summary(log).reset_index(drop=True))
+    cleaned, report = clean(big)
+    assert report.n_output_rows == len(big)
+    pd.testing.assert_series_equal(cleaned["customer_id"], big["customer_id"])

@@ -21,6 +21,7 @@ from ._rfm import (
     _show,
     check_hashable,
     missing_mask,
+    offset_codes,
     parse_dates,
     parse_timestamp,
 )
@@ -527,7 +528,7 @@ class _Customers:
             lo, hi = int(values.min()), int(values.max())
             span = hi - lo + 1
             if span <= max(4 * len(values), 1 << 16) and span < 2**31:
-                codes = np.subtract(values, lo, dtype=np.int32)
+                codes = offset_codes(values, lo)
                 return cls(codes, lambda c: (c.astype(np.int64) + lo).astype(dtype), span)
         try:
             codes, uniques = pd.factorize(ids, use_na_sentinel=True)

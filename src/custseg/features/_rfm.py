@@ -315,9 +315,7 @@ def _encode_ids(ids: pd.Series, column: str) -> _Ids:
             lo, hi = int(values.min()), int(values.max())
             span = hi - lo + 1
             if span <= max(4 * n, 1 << 16) and span < 2**31 and hi < 2**63:
-                # the offsets fit in int32 even when the ids do not
-                codes = np.subtract(values, values.dtype.type(lo),
-                                    out=np.empty(n, dtype=np.int32), casting="unsafe")
+                codes = offset_codes(values, lo)
                 return _Ids(codes, span, lambda present: pd.Index(
                     (present.astype(np.int64) + lo).astype(values.dtype), name=column))
     try:
@@ -327,6 +325,13 @@ def _encode_ids(ids: pd.Series, column: str) -> _Ids:
         raise
     uniques = pd.Index(uniques, name=column)
     return _Ids(codes, len(uniques), lambda present: uniques[present])
+
+
+def offset_codes(values: np.ndarray, lo: int) -> np.ndarray:
+    """``values - lo`` as int32 codes, for integer ids whose range spans fewer than 2**31
+    values: the offsets fit in int32 even when the ids do not."""
+    return np.subtract(values, values.dtype.type(lo), out=np.empty(len(values), np.int32),
+                       casting="unsafe")
 
 
 # --------------------------------------------------------------------------- core
