@@ -228,7 +228,11 @@ def test_plug_in_model_with_and_without_gradient():
     np.testing.assert_allclose(b.predict(X.head(3)),
                                b._expected_purchases(b.params_.to_numpy(), 52.0,
                                                      *X.head(3).to_numpy().T))
-    with pytest.raises(NotImplementedError):
+    # optional hooks the model does not implement: no such method (scikit-learn's
+    # available_if), as for predict_proba of an estimator that cannot give one
+    assert not hasattr(b, "purchase_probability")
+    assert not hasattr(b, "purchase_probability_new_customer")
+    with pytest.raises(AttributeError, match="has no attribute 'purchase_probability'"):
         b.purchase_probability(X.head(2), n=1, t=5)
 
 

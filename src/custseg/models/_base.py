@@ -77,12 +77,14 @@ all rows is a trust-region Newton method (fewest passes over large tables).
 from __future__ import annotations
 
 import numbers
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._serialize import SerializableMixin
@@ -225,7 +227,12 @@ def check_fit_weights(sample_weight, n_rows: int) -> np.ndarray:
                                 ensure_non_negative=True)
 
 
-class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
+def _provides(hook: str) -> Callable[[object], bool]:
+    """For ``available_if``: whether the model implements the optional ``hook``."""
+    return lambda model: getattr(model, hook) is not None
+
+
+class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator, ABC):
     """Base class of the transaction (purchase-count) models; see the module docstring.
 
     Parameters
@@ -287,32 +294,35 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     # ---- hooks a model implements ------------------------------------------------------
+    @abstractmethod
     def _loglik(self, params: np.ndarray, data: CustomerArrays) -> np.ndarray:
-        raise NotImplementedError
+        """Log-likelihood of every row of ``data`` at ``params``."""
 
-    def _loglik_grad(self, params: np.ndarray, data: CustomerArrays, weights: np.ndarray):
-        raise NotImplementedError
-
-    def _loglik_hess(self, params: np.ndarray, data: CustomerArrays, weights: np.ndarray):
-        raise NotImplementedError
-
+    @abstractmethod
     def _expected_purchases(self, params, t, *columns):
-        raise NotImplementedError
+        """E[X(T, T + t] | history] of every customer."""
 
+    @abstractmethod
     def _probability_alive(self, params, *columns):
-        raise NotImplementedError
+        """P(alive at T | history) of every customer."""
 
-    def _purchase_probability(self, params, n, t, *columns):
-        raise NotImplementedError
-
+    @abstractmethod
     def _expected_purchases_new_customer(self, params, t):
-        raise NotImplementedError
+        """E[X(0, t]] of a customer just acquired."""
 
-    def _purchase_probability_new_customer(self, params, n, t):
-        raise NotImplementedError
-
+    @abstractmethod
     def _sample(self, params, T, rng) -> dict:
-        raise NotImplementedError
+        """Simulated customer table for ages ``T``: a dict of arrays, one per column."""
+
+    # optional hooks: None where the model does not provide them
+    #: ``(params, data, weights) -> (sum of weighted log-likelihood, gradient)``
+    _loglik_grad: Callable | None = None
+    #: ``(params, data, weights) -> (value, gradient, Hessian)``
+    _loglik_hess: Callable | None = None
+    #: ``(params, n, t, *columns) -> P(X(T, T + t] = n | history)``
+    _purchase_probability: Callable | None = None
+    #: ``(params, n, t) -> P(X(0, t] = n)`` of a customer just acquired
+    _purchase_probability_new_customer: Callable | None = None
 
     def _check_table(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """Validate the customer table; return float64 arrays by column name."""
@@ -402,13 +412,10 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         exps = (np.asarray(self._time_exponents, float) if self._time_exponents
                 else np.zeros(len(self._param_names)))
 
-        cls = type(self)
-        has_grad = cls._loglik_grad is not BaseTransactionModel._loglik_grad
-        has_hess = cls._loglik_hess is not BaseTransactionModel._loglik_hess
+        has_grad = self._loglik_grad is not None
         result = fit_mle(
             self._loglik, scaled, weights, self._start_points(scaled),
-            loglik_grad=self._loglik_grad if has_grad else None,
-            loglik_hess=self._loglik_hess if has_hess else None,
+            loglik_grad=self._loglik_grad, loglik_hess=self._loglik_hess,
             param_names=self._param_names, scale_exponents=exps, log_scale=log_scale,
             penalizer=self.penalizer, n_init=self.n_init, max_iter=self.max_iter,
             tol=self.tol, random_state=self.random_state,
@@ -546,6 +553,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
 
         return self._chunked(fn, data)
 
+    @available_if(_provides("_purchase_probability"))
     def purchase_probability(self, X, n, t) -> np.ndarray:
         """Probability that each customer makes exactly ``n`` purchases in ``(T, T + t]``.
 
@@ -586,6 +594,7 @@ class BaseTransactionModel(SerializableMixin, TransformerMixin, BaseEstimator):
         params = self._params_array()
         return np.asarray(self._expected_purchases_new_customer(params, _check_t(t)))
 
+    @available_if(_provides("_purchase_probability_new_customer"))
     def purchase_probability_new_customer(self, n, t) -> np.ndarray:
         """Probability that a newly acquired customer makes ``n`` repeat purchases in
         ``(0, t]``.
