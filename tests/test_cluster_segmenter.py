@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from joblib import parallel_backend
 from sklearn.base import clone
@@ -17,10 +17,13 @@ from threadpoolctl import threadpool_limits
 
 from custseg.cluster import CustomerSegmenter
 from custseg.cluster._functions import (
-    _distinct_sample,
-    _row_hash,
+    BUCKET_BITS,
+    _float_word,
+    _hash_words,
+    _heavy_rows,
     _segment_names,
     _segment_order,
+    heavy_threshold,
     mean_silhouette,
     scale_features,
 )
@@ -176,6 +179,10 @@ def test_row_order_invariance_property(seed):
     pd.testing.assert_series_equal(
         pd.Series(b.labels_, index=shuffled.index).reindex(table.index),
         pd.Series(a.labels_, index=table.index))
+
+
+def _row_hash(columns, seed):
+    return _hash_words([_float_word(col) for col in columns], seed)
 
 
 def test_row_hash_depends_on_values_only():
@@ -632,19 +639,70 @@ def test_small_integers_are_scaled_as_the_direct_path_scales_them():
     np.testing.assert_array_equal(mixed.z[0], expected)
 
 
-def test_distinct_sample_weighs_identical_customers():
+def _sample_of(rows, size, seed=7):
+    columns = [np.ascontiguousarray(c) for c in rows.T]
+    bounds = [(c.min(), c.max()) for c in columns]
+    scaled = scale_features(columns, bounds, "log-standard", hash_seed=seed,
+                            sample_size=size)
+    return scaled.sample, scaled.weight
+
+
+def test_weighted_sample_stands_for_every_customer():
     rng = np.random.default_rng(3)
-    rows = np.vstack([np.repeat([[0.0, 0.0, 30.0]], 5000, axis=0),  # a heavy value
-                      rng.integers(1, 50, size=(3000, 3)).astype(float)])
-    h = _row_hash(list(rows.T), 7)
-    sample, weight = _distinct_sample(h, 200)
-    assert len(sample) == 200 and len(np.unique(h[sample])) == 200
-    for row, w in zip(sample, weight):  # the exact number of identical customers
-        assert w == np.count_nonzero((rows == rows[row]).all(axis=1))
+    heavy = np.array([[0.0, 0.0, 30.0], [0.0, 0.0, 31.0]])
+    rows = np.vstack([np.repeat(heavy[:1], 5000, axis=0),  # most customers: 2 rows
+                      np.repeat(heavy[1:], 3000, axis=0),
+                      rng.integers(1, 6, size=(2000, 3)).astype(float),  # a few copies
+                      rng.gamma(2.0, 10.0, size=(20000, 3))])  # distinct rows
+    sample, weight = _sample_of(rows, 300)
+    values = rows[sample]
+    assert len(np.unique(values, axis=0)) == len(sample)
+    counts = np.array([np.count_nonzero((rows == r).all(axis=1)) for r in values])
+    # the rows with many copies (the two heavy ones and the 125 small-integer ones with
+    # about 16 copies each) are always in, each with its exact number of copies
+    is_heavy = counts >= heavy_threshold(len(rows))
+    assert is_heavy.sum() == 127
+    assert (values[:, None, :] == heavy[None]).all(axis=2).any(axis=1).sum() == 2
+    np.testing.assert_array_equal(weight[is_heavy], counts[is_heavy])
+    # the others share one inclusion rate: weight = copies / rate
+    rates = counts[~is_heavy] / weight[~is_heavy]
+    np.testing.assert_allclose(rates, rates[0])
+    assert len(sample) == 300
+    # the weights add up to about the number of customers, and a weighted mean is close
+    assert abs(weight.sum() / len(rows) - 1.0) < 0.15
+    np.testing.assert_allclose(np.average(values, axis=0, weights=weight),
+                               rows.mean(axis=0), rtol=0.15)
+    # the same customers in another order: the same sample
     perm = rng.permutation(len(rows))
-    again, weight_again = _distinct_sample(h[perm], 200)
-    np.testing.assert_array_equal(rows[perm][again], rows[sample])
+    again, weight_again = _sample_of(rows[perm], 300)
+    np.testing.assert_array_equal(rows[perm][again], values)
     np.testing.assert_array_equal(weight_again, weight)
+
+
+def test_weighted_sample_of_few_distinct_rows_is_exact():
+    rows = np.repeat(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), [7, 1, 2], axis=0)
+    sample, weight = _sample_of(rows, 10)
+    assert sorted(map(tuple, rows[sample])) == [(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)]
+    assert sorted(weight) == [1.0, 2.0, 7.0]
+
+
+@settings(deadline=None)
+@given(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 400), max_size=12),
+       st.integers(1, 20))
+def test_heavy_rows_finds_every_row_repeated_that_often(seed, copies, limit):
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 2**64, size=len(copies) + 3000, dtype=np.uint64)
+    h = np.concatenate([np.repeat(values[:len(copies)], copies), values[len(copies):]])
+    h = h[rng.permutation(h.size)]
+    buckets = np.bincount((h >> np.uint64(64 - BUCKET_BITS)).astype(np.intp),
+                          minlength=1 << BUCKET_BITS)
+    rows, counts, hashes = _heavy_rows(h, buckets, 50, limit)
+    distinct, true_counts = np.unique(h, return_counts=True)
+    heavy = true_counts >= 50
+    expected = np.sort(np.argsort(-true_counts[heavy], kind="stable")[:limit])
+    np.testing.assert_array_equal(hashes, distinct[heavy][expected])
+    np.testing.assert_array_equal(counts, true_counts[heavy][expected])
+    np.testing.assert_array_equal(h[rows], hashes)  # a copy of each
 
 
 def test_segment_order_ignores_round_off():
@@ -714,3 +772,22 @@ def test_two_identical_customers_with_single_valued_columns():
         labels = CustomerSegmenter(n_segments=2, random_state=0).fit_predict(X)
     assert labels.shape == (2,)
     assert labels[0] == labels[1]
+
+
+def test_heavy_rows_searches_a_bucket_again_when_its_first_row_is_not_heavy():
+    bucket = np.uint64(0xABCD) << np.uint64(64 - BUCKET_BITS)
+    light, u, v = bucket + np.uint64(1), bucket + np.uint64(2), bucket + np.uint64(3)
+    h = np.concatenate([np.full(30, light), np.full(50, u), np.full(70, v),
+                        np.full(10, light)]).astype(np.uint64)
+    for order in (np.arange(h.size), np.arange(h.size)[::-1]):
+        hh = h[order]
+        buckets = np.bincount((hh >> np.uint64(64 - BUCKET_BITS)).astype(np.intp),
+                              minlength=1 << BUCKET_BITS)
+        for threshold, want, copies in ((50, [u, v], [50, 70]), (60, [v], [70]),
+                                        (40, [light, u, v], [40, 50, 70])):
+            rows, counts, hashes = _heavy_rows(hh, buckets, threshold, 10)
+            np.testing.assert_array_equal(hashes, want)
+            np.testing.assert_array_equal(counts, copies)
+            np.testing.assert_array_equal(hh[rows], hashes)
+        # at most `limit`: the most repeated
+        np.testing.assert_array_equal(_heavy_rows(hh, buckets, 40, 2)[2], [u, v])

@@ -1,6 +1,6 @@
 """Pure vectorised functions behind :class:`CustomerSegmenter`: row hashing and a
-weighted sample for an order-invariant fit, the mean silhouette, the order of the
-segments and the naming rules of the segments."""
+weighted sample that stands for every customer, for an order-invariant fit, the mean
+silhouette, the order of the segments and the naming rules of the segments."""
 
 from __future__ import annotations
 
@@ -46,52 +46,98 @@ def _float_word(values: np.ndarray) -> np.ndarray:
     return (np.asarray(values, dtype=np.float64) + 0.0).view(np.uint64)
 
 
-def _row_hash(columns: list[np.ndarray], seed: int) -> np.ndarray:
-    """A 64-bit hash of each row of float columns: equal rows hash equally wherever they
-    are (see :func:`_hash_words`).
-
-    Sorting or sampling rows by this hash gives an order that depends on the values of
-    the rows only, never on their position in the input.
-    """
-    return _hash_words([_float_word(col) for col in columns], seed)
-
-
-def _distinct_rows(candidates: np.ndarray, hashes: np.ndarray, m: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _distinct_rows(candidates: np.ndarray, hashes: np.ndarray, m: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (at most) ``m`` distinct rows with the smallest hashes among the candidate
-    rows, and how many candidate rows each stands for: ``(rows, counts)``, in increasing
-    hash order. Identical rows share their hash, so when the candidates are all the rows
-    below a hash threshold, ``counts`` are the exact numbers of identical customers."""
+    rows, how many candidate rows each stands for and their hashes:
+    ``(rows, counts, hashes)``, in increasing hash order (all of them without ``m``).
+    Identical rows share their hash, so when the candidates are all the rows below a
+    hash threshold, ``counts`` are the exact numbers of identical customers."""
     order = np.argsort(hashes)  # identical rows are interchangeable: any order will do
     ordered = np.take(hashes, order)
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    starts = np.flatnonzero(np.concatenate(([hashes.size > 0], ordered[1:] != ordered[:-1])))
     counts = np.diff(np.append(starts, ordered.size))
-    return np.take(candidates, np.take(order, starts[:m])), counts[:m]
+    starts = starts[:m]
+    return np.take(candidates, np.take(order, starts)), counts[:m], ordered[starts]
 
 
-def _distinct_sample(h: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``m`` distinct rows with the smallest hashes, and how many rows each stands
-    for: ``(rows, counts)`` in increasing hash order (all distinct rows when there are
-    fewer than ``m``).
+#: Bits of the hash that index the buckets counted to find the heavily repeated rows.
+BUCKET_BITS = 16
 
-    Identical rows share their hash, so the rows below a threshold hold every copy of
-    the values they hold: ``counts`` are the exact numbers of identical customers, and
-    the sample with these weights represents the whole table. Only the rows below a
-    threshold (about three times ``m`` of them, more when identical rows abound) are
-    grouped, not all of them.
+
+def heavy_threshold(n: int) -> int:
+    """Number of copies from which a row of a table of ``n`` rows counts as heavily
+    repeated: four times the mean load of a hash bucket, at least 8."""
+    return max(8, -(-4 * n >> BUCKET_BITS))
+
+
+def _heavy_rows(h: np.ndarray, buckets: np.ndarray, threshold: int, limit: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows repeated at least ``threshold`` times: ``(rows, counts, hashes)``, one
+    row of each (at most ``limit``, the most repeated first, ties by hash), in
+    increasing hash order.
+
+    ``buckets`` counts the rows per value of the top :data:`BUCKET_BITS` bits of the
+    hash ``h``: a row with ``c`` copies makes its bucket count at least ``c``, so only
+    the buckets that reach the threshold are searched, and every row repeated that
+    often is found. In each such bucket, the hash of its first row is *claimed* and the
+    rows of other hashes set aside: the claimed hash has exactly the bucket's count
+    minus the rows set aside, and the buckets whose rows set aside still reach the
+    threshold are searched again among those rows alone (a bucket usually holds one
+    heavily repeated row and a few others). The rows found and their counts depend on
+    the multiset of the hashes only, not on the order of the rows.
     """
-    n = h.shape[0]
-    share = min(1.0, 3.0 * m / n)
+    found_rows, found_counts, found_hashes = [], [], []
+    rows = None  # the rows searched: all of them, then those set aside
     while True:
-        if share >= 1.0:
-            candidates = np.arange(n)
-        else:
-            candidates = np.flatnonzero(h < _threshold(share))
-        rows, counts = _distinct_rows(candidates, np.take(h, candidates), m)
-        if rows.size >= m or share >= 1.0:
-            return rows, counts
-        # identical rows take their share of the hashes: widen in proportion
-        share = min(1.0, share * 1.5 * m / max(rows.size, 1))
+        flagged = buckets >= threshold
+        if not flagged.any():
+            break
+        claimed, first, rest_rows, rest_hashes = _claim_buckets(h, rows, flagged)
+        rest_top = (rest_hashes >> np.uint64(64 - BUCKET_BITS)).view(np.intp)
+        rest = np.bincount(rest_top, minlength=buckets.size)
+        won = np.flatnonzero(flagged & (buckets - rest >= threshold))
+        found_rows.append(first[won])
+        found_counts.append((buckets - rest)[won])
+        found_hashes.append(claimed[won])
+        h, rows, buckets = rest_hashes, rest_rows, rest
+    empty = np.empty(0, dtype=np.intp)
+    rows = np.concatenate(found_rows) if found_rows else empty
+    counts = np.concatenate(found_counts) if found_rows else empty
+    hashes = np.concatenate(found_hashes) if found_rows else np.empty(0, dtype=np.uint64)
+    order = np.argsort(hashes)
+    if order.size > limit:  # the most repeated (a stable sort keeps hash order in ties)
+        order = np.sort(order[np.argsort(-counts[order], kind="stable")[:limit]])
+        order = order[np.argsort(hashes[order])]
+    return rows[order], counts[order], hashes[order]
+
+
+def _claim_buckets(h: np.ndarray, rows: np.ndarray | None, flagged: np.ndarray):
+    """One round of :func:`_heavy_rows` over the hashes ``h`` of ``rows`` (``None``: row
+    ``i`` of the table): per bucket, the hash claimed and its first row (by bucket),
+    then the rows of the flagged buckets with another hash and their hashes."""
+    size = flagged.size
+    claimed = np.zeros(size, dtype=np.uint64)
+    first = np.full(size, -1, dtype=np.intp)
+    open_buckets = int(np.count_nonzero(flagged))
+    shift = np.uint64(64 - BUCKET_BITS)
+    top = np.empty(min(CHUNK, h.shape[0]), dtype=np.uint64)
+    rest_rows, rest_hashes = [], []
+    for a, b in _blocks(h.shape[0]):  # a loop over blocks
+        block = h[a:b]
+        t = np.right_shift(block, shift, out=top[:b - a]).view(np.intp)
+        in_flagged = flagged[t]
+        if open_buckets:  # claim the first row of each flagged bucket met here
+            new = np.flatnonzero(in_flagged & (first[t] < 0))[::-1]
+            first[t[new]] = new + a  # the first row of each bucket is written last
+            claimed[t[new]] = block[new]
+            open_buckets = int(np.count_nonzero(flagged & (first < 0)))
+        other = np.flatnonzero(in_flagged & (claimed[t] != block))
+        rest_hashes.append(block[other])
+        rest_rows.append(other + a if rows is None else rows[other + a])
+    if rows is not None:
+        first = np.where(first >= 0, rows[np.maximum(first, 0)], -1)
+    return claimed, first, np.concatenate(rest_rows), np.concatenate(rest_hashes)
 
 
 def mean_silhouette(X: np.ndarray, labels: np.ndarray, sample_weight=None,
@@ -297,7 +343,7 @@ class ScaledFeatures:
     of each feature, ``codes[j]`` the values of feature ``j`` as the small integers
     ``0 .. R-1`` in the smallest unsigned type (``None`` for other features) and, when
     asked, the hash of each row and the weighted sample of distinct rows (see
-    :func:`_distinct_sample`)."""
+    :func:`scale_features`)."""
 
     def __init__(self, z, means, scales, codes, h, sample, weight):
         self.z, self.means, self.scales, self.codes = z, means, scales, codes
@@ -330,11 +376,9 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
         Seed of the row hash (see :func:`_hash_words`); without it, no hash, no sample
         and no codes.
     sample_size : int, optional
-        Size of the weighted sample of distinct rows (see :func:`_distinct_sample`),
-        drawn from the rows whose hash falls below a threshold, collected during the
-        first pass.
+        Size of the weighted sample of distinct rows (see Notes).
     keep_hash : bool, default=True
-        Keep the hash of every row (else only those of the sample's candidates).
+        Return the hash of every row (it is kept during the call when sampling).
 
     Notes
     -----
@@ -346,6 +390,25 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
     model sees of a row: the small integers (packed into exact mixed-radix keys) and the
     transformed values of the other features, so identical rows of the model's input
     hash equally.
+
+    The sample stands for every customer with about ``sample_size`` distinct rows, in
+    an order and with weights that depend on the values of the rows only. Rows
+    repeated at least :func:`heavy_threshold` times (one-time buyers of the same age,
+    often most of a table) are all in it, each weighted by its exact number of copies
+    (see :func:`_heavy_rows`, from a count of the rows per hash bucket taken during the
+    first pass). The other distinct rows are sampled uniformly by hash: the ``m`` with
+    the smallest hashes among the rows whose hash falls below a threshold (about three
+    times ``m`` rows, collected during the first pass; identical rows share their hash,
+    so their count is exact), each weighted by its number of copies divided by the
+    share of the hash range the sample covers (the (m+1)-th smallest hash [1]_). The
+    weights add up to about the number of customers; a uniform sample of distinct rows
+    alone would miss the few rows that hold most customers, or weight one of them
+    thousands of times more than the rest.
+
+    References
+    ----------
+    .. [1] Cohen, E. and Kaplan, H. (2007). "Summarizing data using bottom-k sketches".
+       Proceedings of PODC 2007, 225-234 (the (k+1)-th smallest rank as the threshold).
     """
     p, n = len(columns), columns[0].shape[0]
     fit = stats is None
@@ -360,17 +423,10 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
         for a, b in _blocks(n):  # pass 1: transform, sum and hash
             state.block(a, b)
     if state.rehash:  # a feature turned out not to be integers: hash every block again
-        state.restart(share)
+        state.restart(share, recount=True)
     sample = weight = None
-    while sample_size:  # before the standardisation, which the hash must not see
-        candidates = np.concatenate(state.candidates)
-        sample, weight = _distinct_rows(candidates, np.concatenate(state.candidate_hashes),
-                                        sample_size)
-        if sample.size >= sample_size or share >= 1.0:
-            break
-        # identical rows take their share of the hashes: widen in proportion
-        share = min(1.0, share * 1.5 * sample_size / max(sample.size, 1))
-        state.restart(share)
+    if sample_size:  # before the standardisation, which the hash must not see
+        sample, weight = _weighted_sample(state, sample_size, share, n)
     if fit:
         means, scales = np.zeros(p), np.ones(p)
         if scaling != "none":
@@ -388,7 +444,38 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
             out = z[:, a:b]
             out -= centres
             out *= inverse
-    return ScaledFeatures(z, means, scales, state.codes, state.h, sample, weight)
+    return ScaledFeatures(z, means, scales, state.codes, state.h if keep_hash else None,
+                          sample, weight)
+
+
+def _weighted_sample(state: _FirstPass, m: int, share: float, n: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """A sample of about ``m`` distinct rows that stands for every customer: the rows,
+    in increasing hash order, and how many customers each stands for (see
+    :func:`scale_features`)."""
+    heavy, heavy_counts, heavy_hashes = _heavy_rows(state.h, state.buckets,
+                                                    heavy_threshold(n), m // 2)
+    m_light = m - heavy.size
+    while True:
+        candidates = np.concatenate(state.candidates)
+        hashes = np.concatenate(state.candidate_hashes)
+        if heavy.size:
+            keep = ~np.isin(hashes, heavy_hashes)
+            candidates, hashes = candidates[keep], hashes[keep]
+        rows, counts, hashes = _distinct_rows(candidates, hashes)
+        if rows.size >= m_light or share >= 1.0:
+            break
+        # identical rows take their share of the hashes: widen in proportion
+        share = min(1.0, share * 1.5 * m_light / max(rows.size, 1))
+        state.restart(share)
+    if rows.size > m_light:  # the (m+1)-th smallest hash bounds the m sampled ones
+        inclusion = (float(hashes[m_light]) + 1.0) / 2.0**64
+    else:  # every distinct row below the threshold
+        inclusion = share
+    rows, counts, hashes = rows[:m_light], counts[:m_light], hashes[:m_light]
+    weight = np.concatenate([heavy_counts, counts / inclusion])
+    order = np.argsort(np.concatenate([heavy_hashes, hashes]), kind="stable")
+    return np.concatenate([heavy, rows])[order], weight[order]
 
 
 def _threshold(share: float) -> np.uint64:
@@ -411,13 +498,16 @@ class _FirstPass:
         self.codes = [np.empty(n, dtype=_code_type(size)) if size and keep else None
                       for size in sizes]
         self.sums, self.squares = np.zeros(p), np.zeros(p)
-        self.h = np.empty(n, dtype=np.uint64) if keep and keep_hash else None
+        self.h = np.empty(n, dtype=np.uint64) if keep and (keep_hash or share) else None
+        self.buckets = np.zeros(1 << BUCKET_BITS, dtype=np.int64) if share else None
+        self.top = np.empty(CHUNK, dtype=np.uint64)
         self.hashing = keep
         self.block_hash = np.empty(CHUNK, dtype=np.uint64)
         self.threshold, self.all_rows = _threshold(share), share >= 1.0
         self.candidates, self.candidate_hashes = [], []
         self.rehash = False
-        self.block_codes = np.empty(CHUNK, dtype=np.intp)
+        self.block_codes = [np.empty(CHUNK, dtype=_code_type(size)) if size else None
+                            for size in sizes]
         self.single = np.empty(CHUNK, dtype=np.float32)
         self.shifted = np.empty(CHUNK)
         self.flags = np.empty(CHUNK, dtype=bool)
@@ -428,13 +518,13 @@ class _FirstPass:
         for j, col in enumerate(self.columns):  # a loop over features
             x, out = col[a:b], self.z[j, a:b]
             if self.sizes[j]:
-                whole = np.trunc(x, out=self.shifted[:m])
-                if np.equal(whole, x, out=self.flags[:m]).all():
-                    c = self.block_codes[:m]
-                    np.copyto(c, whole, casting="unsafe")
+                # codes of values in 0 .. size-1 (a cast of a fraction drops it: the
+                # comparison finds it)
+                c = self.codes[j][a:b] if self.codes[j] is not None \
+                    else self.block_codes[j][:m]
+                np.copyto(c, x, casting="unsafe")
+                if np.equal(c, x, out=self.flags[:m]).all():
                     np.take(self.tables[j], c, out=out, mode="clip")
-                    if self.codes[j] is not None:
-                        np.copyto(self.codes[j][a:b], c, casting="unsafe")
                 else:  # not whole numbers: the direct path, which gives the same values
                     self.sizes[j], self.codes[j] = 0, None
                     self.rehash = a > 0
@@ -451,13 +541,20 @@ class _FirstPass:
         if self.hashing and not self.rehash:
             self.hash(a, b)
 
-    def restart(self, share: float) -> None:
+    def restart(self, share: float, recount: bool = False) -> None:
         """Hash every block again (of the transformed values, before standardisation),
-        collecting the candidates below the threshold of ``share``."""
+        collecting the candidates below the threshold of ``share`` (and counting the
+        buckets again when ``recount``, after a change of the hashed words)."""
         self.threshold, self.all_rows = _threshold(share), share >= 1.0
         self.candidates, self.candidate_hashes = [], []
+        counting = self.buckets
+        if recount and counting is not None:
+            counting[:] = 0
+        elif not recount:
+            self.buckets = None
         for a, b in _blocks(self.z.shape[1]):
             self.hash(a, b)
+        self.buckets = counting
 
     def hash(self, a: int, b: int) -> None:
         """Hash words of the rows ``a:b``: the packed small integers, then the
@@ -471,6 +568,9 @@ class _FirstPass:
                   for j, size in enumerate(self.sizes) if not size]
         hashes = _hash_words(words, self.hash_seed,
                              out=self.h[a:b] if self.h is not None else self.block_hash[:b - a])
+        if self.buckets is not None:
+            top = np.right_shift(hashes, np.uint64(64 - BUCKET_BITS), out=self.top[:b - a])
+            np.add.at(self.buckets, top.view(np.intp), 1)
         rows = np.arange(b - a) if self.all_rows else np.flatnonzero(hashes < self.threshold)
         self.candidates.append(rows + a)
         self.candidate_hashes.append(np.take(hashes, rows))

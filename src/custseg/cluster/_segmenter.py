@@ -101,9 +101,8 @@ def _repeats(weight: np.ndarray, cap: int) -> np.ndarray:
     """Whole numbers of copies proportional to ``weight`` (at least 1 each), about
     ``cap`` in all when the weights add up to more."""
     total = weight.sum()
-    if total <= cap:
-        return weight.astype(np.intp)
-    return np.maximum(1, np.rint(weight * (cap / total))).astype(np.intp)
+    scale = 1.0 if total <= cap else cap / total
+    return np.maximum(1, np.rint(weight * scale)).astype(np.intp)
 
 
 class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -246,14 +245,20 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
 
     **Invariance to the order of the rows.** Every random choice is made on rows ordered
     by a hash of their (scaled) values, so the same customers in another row order give
-    the same labels. The sample is the ``selection_sample_size`` *distinct* customers
-    with the smallest hashes, each weighted by the number of identical customers it
-    stands for (identical customers share their hash, so all of them fall below the
-    same threshold: the weights are exact). Customer tables hold many identical rows
-    (one-time buyers of the same age, without spend): weighting them, rather than
-    taking every copy, keeps a few such rows from filling the whole sample. k-means runs
-    Lloyd's algorithm on all customers from weighted k-means++ seeds [1]_ drawn from
-    that sample (as ``MiniBatchKMeans`` seeds from its ``init_size`` subset); the
+    the same labels. The sample stands for every customer with about
+    ``selection_sample_size`` *distinct* rows: the rows repeated many times (one-time
+    buyers of the same age without spend, often most of a table) are all in it, each
+    weighted by its exact number of copies, found from a count of the rows per hash
+    bucket; the other distinct rows are those with the smallest hashes, each weighted
+    by its number of copies divided by the share of the hash range the sample covers
+    (see :func:`custseg.cluster._functions.scale_features`), so that the weights add
+    up to about the number of customers. A sample of distinct rows alone would miss
+    the few rows that hold most customers, and a sample of rows would be filled with
+    copies of them. k-means draws weighted k-means++ seeds [1]_ from that sample,
+    runs Lloyd's algorithm on the weighted sample from them, then on all customers from
+    the sample's centroids, which then converge in a few iterations (k-means on a
+    sample as a start, as ``MiniBatchKMeans`` seeds from its ``init_size`` subset); of
+    ``n_init`` runs, the one with the smallest inertia over all customers is kept. The
     silhouettes of ``n_segments="auto"`` are weighted, and the mixture, which takes no
     weights, is fitted there on the sample's points repeated in proportion to their
     weights. The mini-batch and mixture models, whose iterations draw rows at random,
@@ -487,7 +492,9 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
                 "customers."
             )
         if sample.shape[0] <= hi:  # fewer distinct customers than segments: repeat them
-            sample, weight = np.repeat(sample, weight, axis=0), np.ones(int(weight.sum()))
+            # (the sample then holds every distinct customer: whole-number weights)
+            copies = np.rint(weight).astype(np.intp)
+            sample, weight = np.repeat(sample, copies, axis=0), np.ones(int(copies.sum()))
         ks = list(range(lo, hi + 1))
         criterion = "bic" if self.method == "gmm" else "silhouette"
         template = self._template(lo, seed)
@@ -517,12 +524,17 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
             seeds = np.random.RandomState(seed)
             points = np.take(z, sample, axis=1).T
             if points.shape[0] < k:  # fewer distinct customers than segments
-                points, weight = np.repeat(points, weight, axis=0), None
+                points = np.repeat(points, np.rint(weight).astype(np.intp), axis=0)
+                weight = None
             best = None
             with _custseg_convergence_warnings(what):
                 for _ in range(n_init):  # a loop over runs, as KMeans(n_init) does
                     centers, _ = kmeans_plusplus(points, k, sample_weight=weight,
                                                  random_state=seeds)
+                    if points.shape[0] < z.shape[1]:  # Lloyd on the sample first
+                        centers = clone(self._template(k, seed)).set_params(
+                            init=centers, n_init=1).fit(
+                                points, sample_weight=weight).cluster_centers_
                     model = clone(self._template(k, seed)).set_params(init=centers, n_init=1)
                     # the transpose of z is Fortran-ordered: scikit-learn's own copy of
                     # the data makes it C-ordered, with no copy of ours
