@@ -249,16 +249,17 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
     ``selection_sample_size`` *distinct* rows: the rows repeated many times (one-time
     buyers of the same age without spend, often most of a table) are all in it, each
     weighted by its exact number of copies, found from a count of the rows per hash
-    bucket; the other distinct rows are those with the smallest hashes, each weighted
-    by its number of copies divided by the share of the hash range the sample covers
-    (see :func:`custseg.cluster._functions.scale_features`), so that the weights add
-    up to about the number of customers. A sample of distinct rows alone would miss
-    the few rows that hold most customers, and a sample of rows would be filled with
-    copies of them. k-means draws weighted k-means++ seeds [1]_ from that sample,
-    runs Lloyd's algorithm on the weighted sample from them, then on all customers from
-    the sample's centroids, which then converge in a few iterations (k-means on a
-    sample as a start, as ``MiniBatchKMeans`` seeds from its ``init_size`` subset); of
-    ``n_init`` runs, the one with the smallest inertia over all customers is kept. The
+    bucket; the other distinct rows are those with the smallest hashes, each weighted by
+    its number of copies divided by the share of the hash range the sample covers (see
+    :func:`custseg.cluster._functions.scale_features`), so that the weights add up to
+    about the number of customers. A sample of distinct rows alone would miss the few
+    rows that hold most customers, and a sample of rows would be filled with copies of
+    them. k-means draws weighted k-means++ seeds [1]_ from that sample, runs Lloyd's
+    algorithm on the weighted sample from them, then on all customers from the sample's
+    centroids, which then converge in a few iterations (k-means on a sample as a start,
+    as ``MiniBatchKMeans`` seeds from its ``init_size`` subset); of ``n_init`` runs, the
+    one with the smallest inertia over all customers is kept. The mini-batch model
+    starts from the centroids of the run with the smallest inertia on the sample. The
     silhouettes of ``n_segments="auto"`` are weighted, and the mixture, which takes no
     weights, is fitted there on the sample's points repeated in proportion to their
     weights. The mini-batch and mixture models, whose iterations draw rows at random,
@@ -519,34 +520,44 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         distinct customers of the seeding sample and how many customers each stands for.
         """
         what = f"{type(self._template(k, seed)).__name__} with {k} segments"
-        if self.method == "kmeans":
+        if self.method in ("kmeans", "minibatch"):
             n_init = 1 if self.n_init == "auto" else self.n_init
             seeds = np.random.RandomState(seed)
             points = np.take(z, sample, axis=1).T
             if points.shape[0] < k:  # fewer distinct customers than segments
                 points = np.repeat(points, np.rint(weight).astype(np.intp), axis=0)
                 weight = None
-            best = None
+            best = start = None
             with _custseg_convergence_warnings(what):
                 for _ in range(n_init):  # a loop over runs, as KMeans(n_init) does
                     centers, _ = kmeans_plusplus(points, k, sample_weight=weight,
                                                  random_state=seeds)
                     if points.shape[0] < z.shape[1]:  # Lloyd on the sample first
-                        centers = clone(self._template(k, seed)).set_params(
-                            init=centers, n_init=1).fit(
-                                points, sample_weight=weight).cluster_centers_
+                        on_sample = KMeans(k, init=centers, n_init=1, random_state=seed).fit(
+                            points, sample_weight=weight)
+                        centers = on_sample.cluster_centers_
+                        if self.method == "minibatch":  # one run on all rows: the best
+                            if start is None or on_sample.inertia_ < start[1]:
+                                start = centers, on_sample.inertia_
+                            continue
+                    elif self.method == "minibatch":
+                        start = centers, None
+                        continue
                     model = clone(self._template(k, seed)).set_params(init=centers, n_init=1)
                     # the transpose of z is Fortran-ordered: scikit-learn's own copy of
                     # the data makes it C-ordered, with no copy of ours
                     model.fit(z.T)
                     if best is None or model.inertia_ < best.inertia_:
                         best = model
-            return best, best.labels_
+            if best is not None:
+                return best, best.labels_
         order = np.argsort(h)  # identical rows are interchangeable: no need to be stable
         rows = np.empty((z.shape[1], z.shape[0]))
         for j in range(z.shape[0]):  # a loop over features
             np.take(z[j], order, out=rows[:, j])
         model = clone(self._template(k, seed))
+        if self.method == "minibatch":
+            model.set_params(init=start[0], n_init=1)
         with _custseg_convergence_warnings(what):
             if self.method == "gmm":  # labels from the final E-step of the fit
                 fitted = model.fit_predict(rows)
