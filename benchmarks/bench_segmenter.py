@@ -13,15 +13,17 @@ For each case (method, k, n_init) and size, on one simulated customer table
   the model, value ordering, ``profile_``, ``segment_names_``).
 
 The two are timed in alternation with the same seed in each repeat (seeds 0, 1, ...).
-The wrapped model's own fit (with its k-means++ seeding, which the segmenter runs on its
-sample) is timed inside the segmenter as well, so that its **overhead** (everything but
-the model's fit) can be read beside the end-to-end times:
-end-to-end ratios also move with the number of Lloyd or EM iterations, which depends on
-the seeding (k-means++ over all customers for the bare KMeans, over the bounded sample
-for the segmenter, see the CustomerSegmenter Notes).
+The time spent in scikit-learn's models inside the segmenter (k-means++ and Lloyd's
+algorithm on its weighted sample, then the model on all customers) is timed as well, so
+that its **overhead** (everything but the models) can be read beside the end-to-end
+times: end-to-end ratios also move with the number of Lloyd or EM iterations on all
+customers, which depends on the start (k-means++ over all customers for the bare KMeans,
+centroids already fitted on the weighted sample for the segmenter, see the
+CustomerSegmenter Notes).
 
 Target (issue "customer segmenter"): the segmenter adds under 10% to the time of the bare
-scikit-learn model (same k, same n_init, 10^6 customers).
+scikit-learn model (same k, same n_init, 10^6 customers), end to end; the overhead alone
+is reported against the same bar.
 
 Usage::
 
@@ -89,9 +91,10 @@ def scaled(table: pd.DataFrame) -> np.ndarray:
 class InnerTimer:
     """Accumulates the time spent in the wrapped scikit-learn models' fits.
 
-    The segmenter seeds k-means itself, with scikit-learn's ``kmeans_plusplus`` on its
-    sample, and then fits ``KMeans(init=seeds)``: both are timed as the model, as the
-    bare ``KMeans.fit`` includes its own k-means++ seeding (on all customers).
+    The segmenter seeds k-means itself, with scikit-learn's ``kmeans_plusplus`` and a
+    ``KMeans`` fit on its weighted sample, and then fits ``KMeans(init=centroids)`` on
+    all customers: all are timed as the model, as the bare ``KMeans.fit`` includes its
+    own k-means++ seeding (on all customers).
     """
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter):
@@ -253,6 +256,8 @@ def main(argv=None) -> None:
                     "segmenter / pipeline": f"{res['ratio_to_pipeline']:.2f}",
                     "iterations bare / segmenter": f"{res['iterations']['bare']} / "
                                                    f"{res['iterations']['segmenter']}",
+                    f"segmenter < bare + {TARGET:.0%}": "yes"
+                    if res["ratio_to_bare"] < 1.0 + TARGET else "no",
                     f"overhead < {TARGET:.0%}": "yes" if res["overhead_share"] < TARGET
                     else "no",
                 }
@@ -264,17 +269,22 @@ def main(argv=None) -> None:
             if key not in raw and isinstance(value, dict) and "row" in value:
                 raw[key] = value
     rows = [v["row"] for v in sorted(raw.values(), key=lambda v: v["order"])]
-    met = sorted({r["case"] for r in rows if r["clock"] == CLOCKS["cpu1"][0]
-                  and r[f"overhead < {TARGET:.0%}"] == "yes"})
-    missed = sorted({r["case"] for r in rows if r["clock"] == CLOCKS["cpu1"][0]
-                     and r[f"overhead < {TARGET:.0%}"] == "no"})
+    cpu = [r for r in rows if r["clock"] == CLOCKS["cpu1"][0]]
+
+    def cases(column, answer):
+        return ", ".join(sorted({r["case"] for r in cpu if r.get(column) == answer})) \
+            or "no case"
+
+    end_to_end, around = f"segmenter < bare + {TARGET:.0%}", f"overhead < {TARGET:.0%}"
     per_million = sorted(v["overhead_median_s"] * 1e6 / int(v["row"]["customers"]
                                                            .replace(",", ""))
                          for v in raw.values() if v["row"]["clock"] == CLOCKS["cpu1"][0]
                          and v["row"]["case"].startswith("kmeans"))
-    verdict = (f"\n\nTarget (overhead under {TARGET:.0%} of the bare model, CPU time): met "
-               f"for {', '.join(met) or 'no case'}; **not met** for "
-               f"{', '.join(missed) or 'no case'}.")
+    verdict = (f"\n\nTarget (the segmenter adds under {TARGET:.0%} to the time of the bare "
+               f"model, CPU time, end to end): met for {cases(end_to_end, 'yes')}; "
+               f"**not met** for {cases(end_to_end, 'no')}. The work around the model "
+               f"alone (overhead) is under {TARGET:.0%} of the bare model for "
+               f"{cases(around, 'yes')}, not for {cases(around, 'no')}.")
     if per_million:
         verdict += (f" The overhead is about the same in every k-means case "
                     f"({fmt_seconds(per_million[0])} to {fmt_seconds(per_million[-1])} of "
@@ -291,12 +301,16 @@ def main(argv=None) -> None:
         "alternation with the same seed). *bare model*: the model alone on features already "
         "log-transformed and standardised (not timed); *sklearn pipeline*: "
         "`make_pipeline(FunctionTransformer(np.log1p), StandardScaler(), model)` on the "
-        "four columns; *overhead*: segmenter time minus the wrapped model's own fit and "
-        "k-means++ seeding (validation, scaling and row hashing, the weighted sample of "
-        "distinct customers, value ordering, `profile_` with exact means and medians, "
-        "`segment_names_`); *overhead / bare*: the target is under 10%. Ratios of whole "
-        "runs also move with the number of Lloyd or EM iterations that each seeding needs "
-        "(listed per seed). *CPU time, one "
+        "four columns; *segmenter / bare*: the whole fit of the segmenter against the bare "
+        "model (the target: under 1.10); *overhead*: segmenter time minus the time spent "
+        "in scikit-learn's models (the k-means++ seeding and Lloyd's algorithm on the "
+        "weighted sample, then the fit on all customers): validation, scaling and row "
+        "hashing, the weighted sample (with the count of heavily repeated rows), value "
+        "ordering, `profile_` with exact means and medians, `segment_names_`; *overhead / "
+        "bare*: that work against the bare model. Ratios of whole runs also move with "
+        "the number of Lloyd or EM iterations on all customers (listed per seed: the "
+        "segmenter starts k-means from centroids already fitted on its sample). *CPU "
+        "time, one "
         "thread*: `time.process_time` with every thread pool limited to one thread, the "
         "measure least disturbed by other work on a shared machine; *load*: the 1-minute "
         f"load average when the case started ({os.cpu_count()} cores): wall-clock times "
