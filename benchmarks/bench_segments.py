@@ -25,6 +25,7 @@ Usage::
 
     python benchmarks/bench_segments.py                      # 1e5, 1e6, 1e7 customers
     python benchmarks/bench_segments.py --sizes 1e6 --repeats 5 --only value rfm
+    python benchmarks/bench_segments.py --only none --segmenter --merge  # the segmenter
 """
 
 from __future__ import annotations
@@ -275,12 +276,23 @@ def main(argv=None) -> int:
                         help="skip the peak-memory runs")
     parser.add_argument("--no-write", action="store_true",
                         help="print only, do not update RESULTS.md")
+    parser.add_argument("--segmenter", nargs=argparse.REMAINDER, default=None,
+                        metavar="ARG",
+                        help="last option: then run bench_segmenter.py (the clustering "
+                             "segmenter against the bare scikit-learn model, section "
+                             "segmenter) with the arguments that follow it")
     args = parser.parse_args(argv)
+    status = 0
+    if args.segmenter is not None:  # first, in a child not pinned to one core
+        import subprocess
+
+        script = Path(__file__).resolve().parent / "bench_segmenter.py"
+        status = subprocess.run([sys.executable, str(script), *args.segmenter]).returncode
     pin_note = pin_to_one_core()
     cases = [c for c in CASES if args.only is None or c.name in args.only]
     rows = []
     loads = [os.getloadavg()[0]]
-    for size in args.sizes:
+    for size in args.sizes if cases else []:
         n = int(size)
         table = customer_table(n)
         print(f"== {n:,} customers", flush=True)
@@ -301,7 +313,7 @@ def main(argv=None) -> int:
         print("\n" + text)
         if not args.no_write:
             write_section(group, text, raw=part)
-    return 0
+    return status
 
 
 if __name__ == "__main__":
