@@ -181,6 +181,22 @@ def test_row_order_invariance_property(seed):
         pd.Series(a.labels_, index=table.index))
 
 
+@settings(deadline=None, max_examples=15)
+@given(seed=st.integers(0, 2**31 - 1), method=st.sampled_from(["kmeans", "minibatch"]),
+       copies=st.lists(st.integers(1, 300), min_size=1, max_size=4))
+def test_row_order_invariance_with_heavily_repeated_rows(seed, method, copies):
+    table, _ = planted(3, 40, seed=5, spread=0.6)
+    repeated = table.iloc[:len(copies)].loc[lambda t: t.index.repeat(copies)]
+    table = pd.concat([table, repeated], ignore_index=True)
+    shuffled = table.sample(frac=1.0, random_state=seed % 2**32)
+    params = dict(method=method, n_segments=3, random_state=11, selection_sample_size=12)
+    a = CustomerSegmenter(**params).fit(table)
+    b = CustomerSegmenter(**params).fit(shuffled)
+    pd.testing.assert_series_equal(
+        pd.Series(b.labels_, index=shuffled.index).reindex(table.index),
+        pd.Series(a.labels_, index=table.index))
+
+
 def _row_hash(columns, seed):
     return _hash_words([_float_word(col) for col in columns], seed)
 
