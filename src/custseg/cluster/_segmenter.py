@@ -254,18 +254,19 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
     :func:`custseg.cluster._functions.scale_features`), so that the weights add up to
     about the number of customers. A sample of distinct rows alone would miss the few
     rows that hold most customers, and a sample of rows would be filled with copies of
-    them. k-means draws weighted k-means++ seeds [1]_ from that sample, runs Lloyd's
-    algorithm on the weighted sample from them, then on all customers from the sample's
-    centroids, which then converge in a few iterations (k-means on a sample as a start,
-    as ``MiniBatchKMeans`` seeds from its ``init_size`` subset); of ``n_init`` runs, the
-    one with the smallest inertia over all customers is kept. The mini-batch model
-    starts from the centroids of the run with the smallest inertia on the sample. The
-    silhouettes of ``n_segments="auto"`` are weighted, and the mixture, which takes no
-    weights, is fitted there on the sample's points repeated in proportion to their
-    weights. The mini-batch and mixture models, whose iterations draw rows at random,
-    are fitted on all rows sorted by hash. The hash is seeded from ``random_state``, so
-    a fixed ``random_state`` gives the same segments for any row order (centroids then
-    agree to rounding, as sums taken in another order do).
+    them. k-means draws weighted k-means++ seeds [1]_ from that sample; when the sample
+    holds at most an eighth of the rows, it runs Lloyd's algorithm on the weighted
+    sample from them first, then on all customers from the sample's centroids, which
+    then converge in a few iterations (k-means on a sample as a start, as
+    ``MiniBatchKMeans`` seeds from its ``init_size`` subset); of ``n_init`` runs, the
+    one with the smallest inertia over all customers is kept. The mini-batch model then
+    starts from the centroids of the run with the smallest inertia on the sample (else
+    from its own seeds). The silhouettes of ``n_segments="auto"`` are weighted, and the
+    mixture, which takes no weights, is fitted there on the sample's points repeated in
+    proportion to their weights. The mini-batch and mixture models, whose iterations
+    draw rows at random, are fitted on all rows sorted by hash. The hash is seeded from
+    ``random_state``, so a fixed ``random_state`` gives the same segments for any row
+    order (centroids then agree to rounding, as sums taken in another order do).
 
     **Cost.** Around the model, the fit makes a few passes over blocks of 65,536 rows
     (scaling and hashing, then the profile) and sorts no customers: ``profile_`` and the
@@ -520,29 +521,29 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         distinct customers of the seeding sample and how many customers each stands for.
         """
         what = f"{type(self._template(k, seed)).__name__} with {k} segments"
-        if self.method in ("kmeans", "minibatch"):
-            n_init = 1 if self.n_init == "auto" else self.n_init
+        n_init = 1 if self.n_init == "auto" else self.n_init
+        points = np.take(z, sample, axis=1).T
+        # k-means on the sample first pays when the sample is small against the table
+        on_sample = 8 * points.shape[0] <= z.shape[1]
+        start = None
+        if self.method == "kmeans" or (self.method == "minibatch" and on_sample):
             seeds = np.random.RandomState(seed)
-            points = np.take(z, sample, axis=1).T
             if points.shape[0] < k:  # fewer distinct customers than segments
                 points = np.repeat(points, np.rint(weight).astype(np.intp), axis=0)
                 weight = None
-            best = start = None
+            best = None
             with _custseg_convergence_warnings(what):
                 for _ in range(n_init):  # a loop over runs, as KMeans(n_init) does
                     centers, _ = kmeans_plusplus(points, k, sample_weight=weight,
                                                  random_state=seeds)
-                    if points.shape[0] < z.shape[1]:  # Lloyd on the sample first
-                        on_sample = KMeans(k, init=centers, n_init=1, random_state=seed).fit(
+                    if on_sample:
+                        fitted = KMeans(k, init=centers, n_init=1, random_state=seed).fit(
                             points, sample_weight=weight)
-                        centers = on_sample.cluster_centers_
+                        centers = fitted.cluster_centers_
                         if self.method == "minibatch":  # one run on all rows: the best
-                            if start is None or on_sample.inertia_ < start[1]:
-                                start = centers, on_sample.inertia_
+                            if start is None or fitted.inertia_ < start[1]:
+                                start = centers, fitted.inertia_
                             continue
-                    elif self.method == "minibatch":
-                        start = centers, None
-                        continue
                     model = clone(self._template(k, seed)).set_params(init=centers, n_init=1)
                     # the transpose of z is Fortran-ordered: scikit-learn's own copy of
                     # the data makes it C-ordered, with no copy of ours
@@ -556,7 +557,7 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         for j in range(z.shape[0]):  # a loop over features
             np.take(z[j], order, out=rows[:, j])
         model = clone(self._template(k, seed))
-        if self.method == "minibatch":
+        if start is not None:  # mini-batch k-means from the sample's centroids
             model.set_params(init=start[0], n_init=1)
         with _custseg_convergence_warnings(what):
             if self.method == "gmm":  # labels from the final E-step of the fit
