@@ -261,12 +261,15 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
     ``MiniBatchKMeans`` seeds from its ``init_size`` subset); of ``n_init`` runs, the
     one with the smallest inertia over all customers is kept. The mini-batch model then
     starts from the centroids of the run with the smallest inertia on the sample (else
-    from its own seeds). The silhouettes of ``n_segments="auto"`` are weighted, and the
-    mixture, which takes no weights, is fitted there on the sample's points repeated in
-    proportion to their weights. The mini-batch and mixture models, whose iterations
-    draw rows at random, are fitted on all rows sorted by hash. The hash is seeded from
-    ``random_state``, so a fixed ``random_state`` gives the same segments for any row
-    order (centroids then agree to rounding, as sums taken in another order do).
+    from its own seeds). The mixture likewise starts EM on all customers from the
+    mixture fitted on the sample's points repeated in proportion to their weights (its
+    weights, means and precisions), instead of a k-means on all customers. The
+    silhouettes of ``n_segments="auto"`` are weighted, and the mixture, which takes no
+    weights, is fitted there on the sample's points repeated in proportion to their
+    weights. The mini-batch and mixture models, whose iterations draw rows at random,
+    are fitted on all rows sorted by hash. The hash is seeded from ``random_state``, so
+    a fixed ``random_state`` gives the same segments for any row order (centroids then
+    agree to rounding, as sums taken in another order do).
 
     **Cost.** Around the model, the fit makes a few passes over blocks of 65,536 rows
     (scaling and hashing, then the profile) and sorts no customers: ``profile_`` and the
@@ -559,6 +562,15 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         model = clone(self._template(k, seed))
         if start is not None:  # mini-batch k-means from the sample's centroids
             model.set_params(init=start[0], n_init=1)
+        if self.method == "gmm" and on_sample and points.shape[0] >= k:
+            # the mixture fitted on the sample's points (repeated in proportion to their
+            # weights, it takes no weights) is the start of EM on all customers
+            repeated = np.repeat(points, _repeats(weight, 2 * points.shape[0]), axis=0)
+            with _custseg_convergence_warnings(what):
+                first = clone(model).fit(repeated)
+            model.set_params(n_init=1, init_params="random_from_data",
+                             weights_init=first.weights_, means_init=first.means_,
+                             precisions_init=first.precisions_)
         with _custseg_convergence_warnings(what):
             if self.method == "gmm":  # labels from the final E-step of the fit
                 fitted = model.fit_predict(rows)
