@@ -3,34 +3,53 @@ percentile ranks in two passes over blocks of customers, with no sort of the cus
 
 Two kinds of columns:
 
-* *small integers* ``0 .. R-1`` (counts, whole periods: frequency, recency and age in
-  days or weeks): a histogram of the values per segment (``segment * R + value``) gives
-  sums, medians and ranks exactly; recency and age share one histogram of their pairs,
-  which also gives the time since the last purchase ``T - recency`` exactly;
-* any other numeric column: sums per segment, and medians by a radix selection on the
-  bits of the values. A histogram of the top 16 bits of an order-preserving key of the
-  values, per segment, locates the bucket that holds each median and its rank there;
-  a second pass reads only the values of those buckets (a few percent of the rows,
-  unless one value fills a bucket, which then is the answer).
+* *small integers* ``lo .. lo + R - 1`` (counts, whole periods: frequency, recency and
+  age in days or weeks): a histogram per segment (cell ``segment * R + value - lo``,
+  one ``np.bincount`` a block) gives their sums, medians and ranks exactly; recency and
+  age share one histogram of their pairs, which also gives the time since the last
+  purchase ``T - recency`` exactly (columns whose joint table stays small share one too);
+* any other numeric column: medians by a radix selection. A non-decreasing function of
+  the value, the top bits of the float ``x + c``, puts each value in one of ``2**12``
+  buckets; ``c`` makes the values non-negative and adds a floor ``2**-32`` times their
+  range, so that the buckets cover the 32 octaves below the maximum finely (each about
+  0.5% wide) and all smaller values share the first bucket. One scatter of ``x + 1j``
+  per (segment, bucket) cell (``np.add.at``) accumulates the counts and the sums at
+  once; the cumulative counts locate the bucket of each median and its rank there, and
+  a second pass keeps only the values of those buckets (typically a few thousand rows):
+  for non-negative values, by comparing the bits of each value with the range of values
+  of those buckets (two operations a row) when that range holds few customers, else by
+  a look-up of each value's bucket. Zeros of a non-negative column are counted but not
+  read: they are the smallest values of the first bucket, so a rank there is a zero if
+  it is below their count (the sum of the bucket tells whether it holds other values).
+  NaN of the columns read from the table are skipped.
 
 Every result is a function of the multiset of (segment, value) pairs: it does not
-depend on the order of the rows.
+depend on the order of the rows (sums up to the rounding of their order).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 import numpy as np
 
-from ._functions import CHUNK, _blocks
+from ._functions import CHUNK
 
 __all__ = ["SegmentDescription", "describe_segments"]
 
 #: Largest number of cells (segments times value pairs) of the recency-age histogram.
 HISTOGRAM_CELLS = 1 << 21
-_TOP = 16  # bits of the radix buckets
-_SIGN = np.uint64(1 << 63)
+#: Largest number of cells of a histogram that another small-integer column joins (one
+#: scatter instead of two while the table stays small: a larger one costs more to
+#: scatter into and to sum up than the second scatter).
+FUSED_CELLS = 1 << 16
+_BINCOUNT_CELLS = 1 << 16  # below: np.bincount per block, above: np.add.at
+_ROWS = CHUNK  # rows of a block: its temporaries stay in the processor's cache
+_BUCKET_BITS = 12  # buckets per segment of a radix selection: 2**12
+_FLOOR = 2.0 ** -32  # relative to the range: the smallest value told apart from zero
+_PREFIX = 1 << 18  # largest number of unused leading cells kept instead of a subtraction
+_SMALLEST = float(np.nextafter(0.0, 1.0))
 
 
 @dataclass
@@ -49,6 +68,10 @@ class SegmentDescription:
     ranks: dict
 
 
+def _blocks(n: int):
+    return ((a, min(n, a + _ROWS)) for a in range(0, n, _ROWS))
+
+
 # --------------------------------------------------------------- integer histograms
 def histogram_stats(hist: np.ndarray, values: np.ndarray | None = None):
     """Counts, sums and medians per row of a histogram ``hist[g, v]`` of the values
@@ -59,11 +82,12 @@ def histogram_stats(hist: np.ndarray, values: np.ndarray | None = None):
     counts = hist.sum(axis=1)
     sums = hist @ values
     cum = np.cumsum(hist, axis=1)
+    # index of the value of (0-based) rank r: the number of cumulative counts <= r
+    lo = np.count_nonzero(cum <= ((counts - 1) // 2)[:, None], axis=1)
+    hi = np.count_nonzero(cum <= (counts // 2)[:, None], axis=1)
+    present = counts > 0
     medians = np.full(k, np.nan)
-    for g in np.flatnonzero(counts):  # a loop over segments
-        lo = np.searchsorted(cum[g], (counts[g] - 1) // 2, side="right")
-        hi = np.searchsorted(cum[g], counts[g] // 2, side="right")
-        medians[g] = (values[lo] + values[hi]) / 2.0
+    medians[present] = (values[lo[present]] + values[hi[present]]) / 2.0
     return counts, sums, medians
 
 
@@ -83,161 +107,261 @@ def difference_histogram(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     and the (increasing) differences it counts."""
     k, r_a, r_b = pairs.shape
     diff = (np.arange(r_a)[:, None] - np.arange(r_b)[None, :]).ravel() + (r_b - 1)
-    out = np.zeros((k, r_a + r_b - 1), dtype=np.int64)
-    flat = pairs.reshape(k, -1)
-    for g in range(k):  # a loop over segments
-        out[g] = np.bincount(diff, weights=flat[g], minlength=out.shape[1])
-    return out, np.arange(1 - r_b, r_a, dtype=np.float64)
+    size = r_a + r_b - 1
+    cells = (np.arange(k)[:, None] * size + diff).ravel()
+    out = np.bincount(cells, weights=pairs.ravel(), minlength=k * size)
+    return (np.rint(out).astype(np.int64).reshape(k, size),
+            np.arange(1 - r_b, r_a, dtype=np.float64))
+
+
+class _CodeHistogram:
+    """Counts per segment of the tuples of small-integer columns, accumulated block by
+    block: ``codes[i]`` lies in ``los[i] .. los[i] + sizes[i] - 1``."""
+
+    def __init__(self, k: int, names: list, codes: list, los: list, sizes: list):
+        self.k, self.names, self.codes, self.los, self.sizes = k, names, codes, los, sizes
+        self.width = prod(sizes)
+        # Horner's scheme ((g * R1 + a) * R2 + b) ... is g * width + a * R2 + b ...:
+        # at least ``offset``, the cell of the smallest codes of segment 0
+        self.offset = sum(lo * prod(sizes[i + 1:]) for i, lo in enumerate(los))
+        # unused leading cells, unless many: one operation less a block
+        self.subtract = self.offset > max(k * self.width, 1 << 14)
+        self.start = 0 if self.subtract else self.offset
+        self.dtype = np.int32 if self.offset + k * self.width < 1 << 31 else np.int64
+        self.counts = np.zeros(self.start + k * self.width, dtype=np.int64)
+        self.bincount = self.counts.size <= _BINCOUNT_CELLS
+
+    def add(self, labels, a: int, b: int, scratch: np.ndarray, cells: np.ndarray):
+        m = b - a
+        last = len(self.codes) - 1
+        c = np.multiply(labels, self.sizes[0], out=scratch[:m] if last else cells[:m],
+                        dtype=self.dtype)
+        for i, code in enumerate(self.codes):
+            if i:
+                c *= self.sizes[i]
+            if i == last:  # the cells, of the index type the scatters read without copy
+                c = np.add(c, code[a:b], out=cells[:m])
+            else:
+                c += code[a:b]
+        if self.subtract:
+            c -= self.offset
+        if self.bincount:
+            self.counts += np.bincount(c, minlength=self.counts.size)
+        else:
+            np.add.at(self.counts, c, 1)
+
+    def table(self) -> np.ndarray:
+        """The counts, of shape ``(k, *sizes)``."""
+        return self.counts[self.start:].reshape(self.k, *self.sizes)
+
+    def marginals(self) -> dict:
+        """``name -> (histogram (k, R), values)`` of every column, and ``"__pairs__"``
+        the histogram of the first two columns (two sums over the table in all)."""
+        out = {}
+        table = self.table()
+        for i in range(len(self.sizes) - 1, -1, -1):  # the last column, then the others
+            if i == 1:
+                out["__pairs__"] = table
+            size = self.sizes[i]
+            hist = table.reshape(self.k, -1, size).sum(axis=1) if i else table
+            out[self.names[i]] = (hist, self.los[i] + np.arange(size, dtype=np.float64))
+            if i:
+                table = table.reshape(self.k, -1, size).sum(axis=2).reshape(
+                    self.k, *self.sizes[:i])
+        return out
 
 
 # ------------------------------------------------------------ any numeric column
-def order_key(x: np.ndarray, nonnegative: bool) -> np.ndarray:
-    """Unsigned integers in the order of the (finite) floats ``x``, with ``-0.0`` and
-    ``0.0`` sharing a key."""
-    bits = x.view(np.uint64)
-    if nonnegative:
-        return bits & ~_SIGN
-    key = bits | _SIGN
-    np.invert(bits, out=key, where=(bits & _SIGN).astype(bool))
-    key[x == 0.0] = _SIGN
-    return key
-
-
-def from_key(key: np.ndarray, nonnegative: bool) -> np.ndarray:
-    """The floats of :func:`order_key`."""
-    key = np.asarray(key, dtype=np.uint64)
-    if nonnegative:
-        return key.view(np.float64)
-    return np.where(key & _SIGN, key & ~_SIGN, ~key).view(np.float64)
+def _bits(x) -> int:
+    return int(np.asarray(x, dtype=np.float64).view(np.uint64))
 
 
 class _RadixColumn:
-    """Sums, counts and the radix histogram of one numeric column, accumulated block by
+    """Counts, sums and the bucket histogram of one numeric column, accumulated block by
     block, then its medians (and their percentile ranks) from a second pass.
 
-    Zeros, often a large part of a column (the spend of customers without a repeat
-    purchase), are counted but never read again: they are the smallest values of their
-    bucket, so a rank there is a zero if it is below their count.
+    A value ``x`` (``lo <= x <= hi``; NaN are dropped) falls in the bucket
+    ``((bits(x + c) - k0) >> shift) - base``, ``0 .. 2**12 - 1``, a non-decreasing
+    function of ``x`` (``bits`` the float's bits as an unsigned integer, increasing
+    with the non-negative float ``x + c``); the cell of the bucket and of segment ``g``
+    is ``base + g * 2**12 + bucket``, with ``base`` leading cells never used where that
+    saves the subtraction of ``k0``.
     """
 
-    def __init__(self, k: int, nonnegative: bool, finite: bool, ranks: bool):
-        self.k, self.nonnegative, self.finite, self.want_ranks = k, nonnegative, finite, ranks
-        self.counts = np.zeros(k, dtype=np.int64)
-        self.sums = np.zeros(k)
-        self.hist = np.zeros(k << _TOP, dtype=np.int64)
-        self.zero = order_key(np.zeros(1), nonnegative)[0]
-        self._key = np.empty(CHUNK, dtype=np.uint64)
-        self._top = np.empty(CHUNK, dtype=np.uint64)
-        self._cell = np.empty(CHUNK, dtype=np.intp)
+    def __init__(self, k: int, lo: float, hi: float, finite: bool, ranks: bool):
+        self.k, self.finite, self.want_ranks = k, finite, ranks
+        self.skip_zeros = lo == 0  # zeros are the smallest values: never read again
+        self.nonnegative = lo >= 0
+        positive = -lo if lo < 0 else 0.0
+        floor = max((hi + positive) * _FLOOR, np.finfo(np.float64).tiny)
+        self.c = np.float64(positive + floor)
+        k_lo, k_hi = _bits(np.float64(lo) + self.c), _bits(np.float64(hi) + self.c)
+        shift = max(0, (k_hi - k_lo).bit_length() - _BUCKET_BITS)
+        while (k_hi >> shift) - (k_lo >> shift) >= 1 << _BUCKET_BITS:  # once at most
+            shift += 1
+        base = k_lo >> shift
+        self.k0 = base << shift if base > _PREFIX else 0
+        self.base = 0 if self.k0 else base  # leading cells never used
+        self.shift = np.uint64(shift)
+        self.nb = 1 << _BUCKET_BITS
+        self.hist = np.zeros(self.base + k * self.nb, dtype=np.complex128)
 
-    def _cells(self, x, labels):
-        """The values (NaN dropped), their segments, keys and (segment, bucket) cells,
-        the last two in buffers reused block after block."""
+    def _top(self, x: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+        """``base + bucket`` of the (not NaN) values, as unsigned integers in
+        ``scratch``."""
+        t = np.add(x, self.c, out=scratch[:x.shape[0]]).view(np.uint64)
+        if self.k0:
+            t -= np.uint64(self.k0)
+        t >>= self.shift
+        return t
+
+    def _drop_nan(self, x, labels):
         if not self.finite:
             keep = ~np.isnan(x)
-            x, labels = x[keep], labels[keep]
+            if not keep.all():
+                return x[keep], labels[keep]
+        return x, labels
+
+    def add(self, x, labels, scratch32: np.ndarray, cells: np.ndarray, pairs: np.ndarray):
+        x, labels = self._drop_nan(x, labels)
         m = x.shape[0]
-        if self.nonnegative:
-            key = np.bitwise_and(x.view(np.uint64), ~_SIGN, out=self._key[:m])
+        cell = self._top(x, cells.view(np.float64)).view(np.intp)
+        cell += np.multiply(labels, self.nb, out=scratch32[:m], dtype=np.int32)
+        w = pairs[:m]
+        np.copyto(w.real, x)  # the imaginary parts are ones: counts and sums at once
+        np.add.at(self.hist, cell, w)
+
+    def plan(self):
+        """Counts and sums per segment, and the buckets to read again."""
+        k, nb = self.k, self.nb
+        region = self.hist[self.base:].reshape(k, nb)
+        self.cells = region.imag.astype(np.int64)  # whole numbers, exact below 2**53
+        self.counts = self.cells.sum(axis=1)
+        self.sums = region.real.sum(axis=1)
+        # the middle ranks of each segment and their buckets, from the cumulative counts
+        # of all segments one after the other (increasing)
+        cum = np.cumsum(self.cells.ravel()).reshape(k, nb)
+        start = cum[:, -1] - self.counts  # customers of the segments before
+        present = np.flatnonzero(self.counts)
+        ranks = np.stack([(self.counts[present] - 1) // 2, self.counts[present] // 2])
+        flat = np.searchsorted(cum.ravel(), ranks + start[present], side="right")
+        buckets = flat - present * nb
+        below = np.where(buckets > 0, cum.ravel()[flat - 1] - start[present], 0)
+        self.targets = (present, ranks, buckets, below)
+        # every segment's values of these buckets are read: the rank of a median counts
+        # them; with ranks, those of the buckets from the lower to the upper middle value
+        # too (the median, their average, lies in one of them)
+        want = np.zeros(nb, dtype=bool)
+        for first, last in buckets.T.tolist():  # a loop over segments
+            want[first:last + 1 if self.want_ranks else first + 1] = True
+            want[last] = True
+        # the first bucket of a column whose smallest value is zero holds the zeros and
+        # the values below the floor: their sum tells whether there are any of the latter
+        if self.skip_zeros and want[0] and not np.any(region.real[:, 0]):
+            want[0] = False  # zeros only: counted, not read
+        self.read_zero_bucket = self.skip_zeros and bool(want[0])
+        # indexed by base + bucket; the last entry (beyond every value) is never wanted
+        self.want = np.zeros(self.base + nb + 1, dtype=bool)
+        self.want[self.base:self.base + nb] = want
+        self.read_values, self.read_labels = [], []
+        wanted = np.flatnonzero(want)
+        self.idle = wanted.size == 0
+        # non-negative values: when the wanted buckets lie in a range of values that
+        # holds few of them, pass 2 compares the bits of the values with that range
+        # (two operations a row; zeros excluded) and the bucket function runs on the
+        # rows inside only
+        self.range = None
+        if self.nonnegative and wanted.size:
+            first, last = int(wanted[0]), int(wanted[-1])
+            if self.cells[:, first:last + 1].sum() <= self.counts.sum() // 4:
+                low = _SMALLEST
+                if first:
+                    edge = self._edge(first)
+                    low = max(edge - self.c - 8 * np.spacing(edge), _SMALLEST)
+                high = self._edge(last + 1)
+                high = high - self.c + 8 * np.spacing(high)
+                high = high if high < np.inf else np.inf
+                self.range = (np.uint64(_bits(low)), np.uint64(_bits(high) - _bits(low)))
+
+    def _edge(self, bucket: int) -> float:
+        """The least ``x + c`` of a bucket (infinity beyond the finite floats)."""
+        bits = self.k0 + ((self.base + bucket) << int(self.shift))
+        return float(np.uint64(bits).view(np.float64)) if bits < _bits(np.inf) else np.inf
+
+    def read(self, x, labels, scratch: np.ndarray):
+        """Keep the values (and segments) of the rows that may be in the wanted buckets,
+        zeros excepted where skipped."""
+        if self.idle:
+            return
+        x, labels = self._drop_nan(x, labels)
+        if self.range is not None:
+            low, span = self.range
+            d = np.subtract(x.view(np.uint64), low, out=scratch[:x.shape[0]].view(np.uint64))
+            rows = np.flatnonzero(np.less_equal(d, span))
         else:
-            key = self._key[:m]
-            key[...] = order_key(x, False)
-        top = np.right_shift(key, np.uint64(64 - _TOP), out=self._top[:m])
-        cell = np.left_shift(labels, _TOP, out=self._cell[:m])
-        cell |= top.view(np.intp)  # below 2**16: the same value
-        return x, labels, key, cell
-
-    def add(self, x, labels, count: bool):
-        x, labels, _, cell = self._cells(x, labels)
-        if count:
-            self.counts += np.bincount(labels, minlength=self.k)
-        self.sums += np.bincount(labels, weights=x, minlength=self.k)
-        np.add.at(self.hist, cell, 1)
-
-    def plan(self, sizes=None):
-        """The buckets to read again, from the histogram."""
-        if sizes is not None:
-            self.counts = np.asarray(sizes, dtype=np.int64)
-        self.cum = np.cumsum(self.hist.reshape(self.k, -1), axis=1)
-        self.targets = []
-        self.want = np.zeros(1 << _TOP, dtype=bool)
-        for g in np.flatnonzero(self.counts):  # a loop over segments
-            lo, hi = (self.counts[g] - 1) // 2, self.counts[g] // 2
-            b_lo = int(np.searchsorted(self.cum[g], lo, side="right"))
-            b_hi = int(np.searchsorted(self.cum[g], hi, side="right"))
-            self.targets.append((g, lo, b_lo, hi, b_hi))
-            # every segment's values of these buckets are read: the rank of a median
-            # counts them; with ranks, those of the buckets from the lower to the upper
-            # middle value too (the median, their average, lies in one of them)
-            self.want[b_lo:b_hi + 1 if self.want_ranks else b_lo + 1] = True
-            self.want[b_hi] = True
-        self.read_cells, self.read_keys = [], []
-
-    def read(self, x, labels):
-        """Keep the non-zero values of the wanted buckets (``labels`` may be any integer
-        type)."""
-        if not self.finite:
-            keep = ~np.isnan(x)
-            x, labels = x[keep], labels[keep]
-        m = x.shape[0]
-        key = order_key(x, self.nonnegative) if not self.nonnegative else \
-            np.bitwise_and(x.view(np.uint64), ~_SIGN, out=self._key[:m])
-        top = np.right_shift(key, np.uint64(64 - _TOP), out=self._top[:m])
-        wanted = self.want[top.view(np.intp)]
-        wanted &= key != self.zero
-        rows = np.flatnonzero(wanted)
-        cell = np.take(labels, rows).astype(np.intp) << _TOP
-        cell |= np.take(top, rows).view(np.intp)
-        self.read_cells.append(cell)
-        self.read_keys.append(np.take(key, rows))
+            top = self._top(x, scratch)
+            wanted = np.take(self.want, top.view(np.intp), mode="clip")
+            if self.read_zero_bucket:
+                wanted &= x != 0
+            rows = np.flatnonzero(wanted)
+        if rows.size:
+            self.read_values.append(np.take(x, rows))
+            self.read_labels.append(np.take(labels, rows))
 
     def finish(self):
         """``(counts, sums, medians, ranks or None)``."""
-        cells = np.concatenate(self.read_cells)
-        order = np.argsort(cells, kind="stable")
-        cells, keys = cells[order], np.concatenate(self.read_keys)[order]
-        hist = self.hist.reshape(self.k, -1)
+        k, nb = self.k, self.nb
+        values = np.concatenate([np.zeros(0), *self.read_values])
+        labels = np.concatenate([np.zeros(0, dtype=np.intp), *self.read_labels])
+        top = self._top(values, np.empty(values.size)).view(np.intp)
+        rows = np.flatnonzero(np.take(self.want, top, mode="clip"))  # wanted buckets
+        # sorted by value, the values are sorted by bucket too (a non-decreasing
+        # function of the value)
+        rows = rows[np.argsort(np.take(values, rows))]
+        values, buckets = np.take(values, rows), np.take(top, rows) - self.base
+        labels = np.take(labels, rows)
 
-        def cell_keys(cell):  # sorted-by-cell slice: the non-zero keys of a cell
-            return keys[np.searchsorted(cells, cell):np.searchsorted(cells, cell, "right")]
+        present, ranks, bucket, below = self.targets
+        medians = np.full(k, np.nan)
+        middle = np.zeros(bucket.shape)
+        for i, g in enumerate(present):  # a loop over segments: its two middle values
+            for j in range(2):
+                read = np.flatnonzero((buckets == bucket[j, i]) & (labels == g))
+                zeros = self.cells[g, bucket[j, i]] - read.size  # 0 but in the zero bucket
+                rank = ranks[j, i] - below[j, i] - zeros  # among the values read
+                if rank >= 0:
+                    middle[j, i] = values[read[rank]]
+        with np.errstate(over="ignore"):  # as numpy's median: infinity
+            medians[present] = (middle[0] + middle[1]) / 2.0
+        if not self.want_ranks:
+            return self.counts, self.sums, medians, None
 
-        def kth(inside, zeros, rank):  # the rank-th smallest of zeros and ``inside``
-            if rank < zeros:
-                return self.zero
-            rank -= zeros
-            if inside.min() != inside.max():  # else one value fills the rest
-                inside = np.partition(inside, rank)
-            return inside[rank]
-
-        medians = np.full(self.k, np.nan)
-        for g, lo, b_lo, hi, b_hi in self.targets:  # a loop over segments
-            pair = []
-            for rank, b in ((lo, b_lo), (hi, b_hi)):
-                inside = cell_keys((g << _TOP) + b)
-                below = self.cum[g, b - 1] if b > 0 else 0
-                zeros = hist[g, b] - inside.size  # 0 outside the zero bucket
-                pair.append(kth(inside, zeros, rank - below))
-            values = from_key(np.asarray(pair, dtype=np.uint64), self.nonnegative)
-            medians[g] = (values[0] + values[1]) / 2.0
-        ranks = None
-        if self.want_ranks:
-            population = hist.sum(axis=0)
-            below_bucket = np.concatenate(([0], np.cumsum(population)))
-            ranks = np.full(self.k, np.nan)
-            for g in np.flatnonzero(self.counts):  # a loop over segments
-                level = medians[g]
-                b = int(order_key(np.array([level]), self.nonnegative)[0]
-                        >> np.uint64(64 - _TOP))
-                inside = from_key(np.concatenate(  # the bucket, read for every segment
-                    [cell_keys((h << _TOP) + b) for h in range(self.k)]), self.nonnegative)
-                zeros = population[b] - inside.size
-                less = np.count_nonzero(inside < level) + (zeros if level > 0 else 0)
-                equal = np.count_nonzero(inside == level) + (zeros if level == 0 else 0)
-                ranks[g] = (below_bucket[b] + less + 0.5 * equal) / below_bucket[-1]
+        population = self.cells.sum(axis=0)
+        below = np.concatenate(([0], np.cumsum(population)))
+        levels = medians[present]
+        level_bucket = self._top(levels, np.empty(levels.size)).view(np.intp) - self.base
+        inside = level_bucket < nb  # else beyond every value (an infinite average)
+        level_bucket = np.minimum(level_bucket, nb - 1)
+        first = np.searchsorted(buckets, level_bucket, side="left")
+        zeros = population[level_bucket] - (
+            np.searchsorted(buckets, level_bucket, side="right") - first)
+        less = np.searchsorted(values, levels, side="left") - first
+        equal = np.searchsorted(values, levels, side="right") - first - less
+        less = less + np.where(levels > 0, zeros, 0)
+        equal = equal + np.where(levels == 0, zeros, 0)
+        ranks = np.full(k, np.nan)
+        ranks[present] = np.where(inside, (below[level_bucket] + less + 0.5 * equal)
+                                  / below[-1], 1.0)
         return self.counts, self.sums, medians, ranks
 
 
 # ------------------------------------------------------------------ description
+def _bounds(x: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest value, NaN skipped (``0, 0`` without any)."""
+    lo, hi = (float(np.fmin.reduce(x)), float(np.fmax.reduce(x))) if x.size else (0, 0)
+    return (0.0, 0.0) if np.isnan(lo) else (lo, hi)
+
+
 def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
                       read_column, *, descriptors: dict,
                       recency: str = "recency", age: str = "T") -> SegmentDescription:
@@ -266,16 +390,18 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
         (its medians' ranks are ``ranks["since_last"]`` when both columns exist).
     """
     n = labels.shape[0]
-    data = {}  # name -> (values, finite, nonnegative, codes or None, R)
+    data = {}  # name -> (values, finite, minimum or None, codes or None, lowest, size)
 
     def source(col):
         if col not in data:
             if col in arrays:
                 x, lo, code = arrays[col]
-                size = int(code.max()) + 1 if code is not None and code.size else 0
-                data[col] = (x, True, lo >= 0, code if size else None, size)
+                first, size = 0, 0
+                if code is not None and code.size:
+                    first, size = int(code.min()), int(code.max()) + 1
+                data[col] = (x, True, lo, code if size else None, first, size - first)
             else:
-                data[col] = (read_column(col), False, False, None, 0)
+                data[col] = (read_column(col), False, None, None, 0, 0)
         return data[col]
 
     for col in columns:
@@ -283,76 +409,93 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
     gap = recency in data and age in data
     if gap:
         source(recency), source(age)
-    r_rec, r_age = (data[recency][4], data[age][4]) if gap else (0, 0)
-    joint = None
-    if r_rec and r_age and k * r_rec * r_age <= HISTOGRAM_CELLS:
-        joint = np.zeros(k * r_rec * r_age, dtype=np.int64)
-    hists = {c: np.zeros(k * d[4], dtype=np.int64) for c, d in data.items()
-             if d[4] and c in columns and not (joint is not None and c in (recency, age))}
+    coded = [c for c in data if data[c][3] is not None and c in columns]
+    groups = []  # the columns of each histogram, recency and age first
+    joint = (gap and data[recency][3] is not None and data[age][3] is not None
+             and k * data[recency][5] * data[age][5] <= HISTOGRAM_CELLS)
+    if joint:
+        groups.append([age, recency])
+    for col in coded:
+        if joint and col in (recency, age):
+            continue
+        for group in groups:
+            if k * prod(data[c][5] for c in group) * data[col][5] <= FUSED_CELLS:
+                group.append(col)
+                break
+        else:
+            groups.append([col])
+    hists = [_CodeHistogram(k, group, [data[c][3] for c in group],
+                            [data[c][4] for c in group], [data[c][5] for c in group])
+             for group in groups]
+
     wanted = {d for d in descriptors.values() if d is not None}
-    radix = {c: _RadixColumn(k, d[2], d[1], c in wanted) for c, d in data.items()
-             if c in columns and not d[4]}
-    if gap and joint is None:
-        radix["__since_last__"] = _RadixColumn(
-            k, False, data[recency][1] and data[age][1], True)
+    radix = {}
+    for col, (x, finite, lo, code, _, _) in data.items():
+        if col in columns and code is None:
+            bounds = (lo, float(x.max()) if x.size else lo) if finite else _bounds(x)
+            radix[col] = _RadixColumn(k, *bounds, finite, col in wanted)
+    if gap and not joint:
+        finite = data[recency][1] and data[age][1]
+        lo, hi = np.inf, -np.inf
+        for a, b in _blocks(n):
+            gap_lo, gap_hi = _bounds(data[age][0][a:b] - data[recency][0][a:b])
+            lo, hi = min(lo, gap_lo), max(hi, gap_hi)
+        radix["__since_last__"] = _RadixColumn(k, *((lo, hi) if n else (0.0, 0.0)),
+                                               finite, True)
 
     def values(col, a, b):
         if col == "__since_last__":
             return data[age][0][a:b] - data[recency][0][a:b]
         return data[col][0][a:b]
 
-    lab = np.empty(CHUNK, dtype=np.intp)
-    cell = np.empty(CHUNK, dtype=np.intp)
-    sizes = np.zeros(k, dtype=np.int64)
-    count = joint is None and not hists  # else the sizes follow from a histogram
-    for a, b in _blocks(n):  # pass 1: histograms and sums
-        m = b - a
-        g = lab[:m]
-        np.copyto(g, labels[a:b], casting="unsafe")
-        if count:
-            sizes += np.bincount(g, minlength=k)
-        for col, hist in hists.items():
-            c = np.multiply(g, data[col][4], out=cell[:m])
-            c += data[col][3][a:b]
-            hist += np.bincount(c, minlength=hist.size)
-        if joint is not None:
-            c = np.multiply(g, r_age, out=cell[:m])
-            c += data[age][3][a:b]
-            c *= r_rec
-            c += data[recency][3][a:b]
-            np.add.at(joint, c, 1)
-        for col, acc in radix.items():
-            acc.add(values(col, a, b), g, count=not acc.finite)
-    if not count:
-        first = joint if joint is not None else next(iter(hists.values()))
-        sizes = first.reshape(k, -1).sum(axis=1)
-    for acc in radix.values():
-        acc.plan(sizes if acc.finite else None)
-    if radix:
-        for a, b in _blocks(n):  # pass 2: the values of the median buckets
+    rows = min(n, _ROWS)
+    scratch32 = np.empty(rows, dtype=np.int64)
+    cells = np.empty(rows, dtype=np.intp)
+    pairs = np.empty(rows if radix else 0, dtype=np.complex128)
+    pairs.imag = 1.0
+    with np.errstate(over="ignore", invalid="ignore"):  # sums beyond the largest float
+        for a, b in _blocks(n):  # pass 1: histograms, counts and sums
+            lab = labels[a:b]
+            for hist in hists:
+                hist.add(lab, a, b, scratch32.view(hist.dtype) if hist.dtype == np.int32
+                         else scratch32, cells)
             for col, acc in radix.items():
-                acc.read(values(col, a, b), labels[a:b])
+                acc.add(values(col, a, b), lab, scratch32.view(np.int32), cells, pairs)
+        for acc in radix.values():
+            acc.plan()
+    if any(not acc.idle for acc in radix.values()):
+        scratch = cells.view(np.float64)
+        for a, b in _blocks(n):  # pass 2: the values of the median buckets
+            lab = labels[a:b]
+            for col, acc in radix.items():
+                acc.read(values(col, a, b), lab, scratch)
+
+    tables = [hist.marginals() for hist in hists]
+    if hists:
+        sizes = tables[0][hists[0].names[0]][0].sum(axis=1)
+    else:
+        finite = [acc for c, acc in radix.items() if data.get(c, (0, False))[1]]
+        sizes = finite[0].counts if finite else np.bincount(labels, minlength=k)
+    sizes = np.asarray(sizes, dtype=np.int64)
 
     stats, ranks = {}, {}
-    pairs = None
-    if joint is not None:
-        pairs = joint.reshape(k, r_age, r_rec)
+    marginals = {c: m for table in tables for c, m in table.items()}
     for col in columns:
         want_rank = [key for key, d in descriptors.items() if d == col]
         if col in radix:
             counts, sums, medians, rank = radix[col].finish()
         else:
-            if pairs is not None and col in (recency, age):
-                hist = pairs.sum(axis=2 if col == age else 1)
-            else:
-                hist = hists[col].reshape(k, -1)
-            counts, sums, medians = histogram_stats(hist)
-            rank = histogram_ranks(hist.sum(axis=0), medians) if want_rank else None
+            hist, levels = marginals[col]
+            counts, sums, medians = histogram_stats(hist, levels)
+            rank = histogram_ranks(hist.sum(axis=0), medians, levels) if want_rank \
+                else None
         stats[col] = (counts, sums, medians)
         for key in want_rank:
             ranks[key] = rank
-    if pairs is not None:
-        hist, diffs = difference_histogram(pairs)
+    if joint:
+        group = hists[0]
+        hist, diffs = difference_histogram(tables[0]["__pairs__"])
+        diffs += group.los[0] - group.los[1]
         medians = histogram_stats(hist, diffs)[2]
         ranks["since_last"] = histogram_ranks(hist.sum(axis=0), medians, diffs)
     elif gap:
