@@ -43,12 +43,12 @@ HISTOGRAM_CELLS = 1 << 21
 #: Largest number of cells of a histogram that another small-integer column joins (one
 #: scatter instead of two while the table stays small: a larger one costs more to
 #: scatter into and to sum up than the second scatter).
-FUSED_CELLS = 1 << 16
+FUSED_CELLS = 1 << 19
 _BINCOUNT_CELLS = 1 << 16  # below: np.bincount per block, above: np.add.at
 _ROWS = CHUNK  # rows of a block: its temporaries stay in the processor's cache
 _BUCKET_BITS = 12  # buckets per segment of a radix selection: 2**12
 _FLOOR = 2.0 ** -32  # relative to the range: the smallest value told apart from zero
-_PREFIX = 1 << 18  # largest number of unused leading cells kept instead of a subtraction
+_PREFIX = 1 << 19  # most unused leading cells kept to save a subtraction a block
 _SMALLEST = float(np.nextafter(0.0, 1.0))
 
 
@@ -118,18 +118,22 @@ class _CodeHistogram:
     """Counts per segment of the tuples of small-integer columns, accumulated block by
     block: ``codes[i]`` lies in ``los[i] .. los[i] + sizes[i] - 1``."""
 
-    def __init__(self, k: int, names: list, codes: list, los: list, sizes: list):
+    def __init__(self, k: int, n: int, names: list, codes: list, los: list, sizes: list):
         self.k, self.names, self.codes, self.los, self.sizes = k, names, codes, los, sizes
         self.width = prod(sizes)
         # Horner's scheme ((g * R1 + a) * R2 + b) ... is g * width + a * R2 + b ...:
         # at least ``offset``, the cell of the smallest codes of segment 0
         self.offset = sum(lo * prod(sizes[i + 1:]) for i, lo in enumerate(los))
-        # unused leading cells, unless many: one operation less a block
-        self.subtract = self.offset > max(k * self.width, 1 << 14)
+        size = k * self.width
+        self.bincount = size <= _BINCOUNT_CELLS
+        # unused leading cells save a subtraction a block, unless they are many (np.add.at
+        # never reads them; np.bincount allocates them at each block)
+        self.subtract = self.offset > (_PREFIX if not self.bincount else max(size, 1 << 14))
         self.start = 0 if self.subtract else self.offset
-        self.dtype = np.int32 if self.offset + k * self.width < 1 << 31 else np.int64
-        self.counts = np.zeros(self.start + k * self.width, dtype=np.int64)
-        self.bincount = self.counts.size <= _BINCOUNT_CELLS
+        self.dtype = np.int32 if self.offset + size < 1 << 31 else np.int64
+        # np.add.at adds to 32-bit counts faster (no count reaches 2**31 below n rows)
+        self.one = np.int64(1) if self.bincount or n >= 1 << 31 else np.int32(1)
+        self.counts = np.zeros(self.start + size, dtype=self.one.dtype)
 
     def add(self, labels, a: int, b: int, scratch: np.ndarray, cells: np.ndarray):
         m = b - a
@@ -148,7 +152,7 @@ class _CodeHistogram:
         if self.bincount:
             self.counts += np.bincount(c, minlength=self.counts.size)
         else:
-            np.add.at(self.counts, c, 1)
+            np.add.at(self.counts, c, self.one)
 
     def table(self) -> np.ndarray:
         """The counts, of shape ``(k, *sizes)``."""
@@ -163,11 +167,14 @@ class _CodeHistogram:
             if i == 1:
                 out["__pairs__"] = table
             size = self.sizes[i]
-            hist = table.reshape(self.k, -1, size).sum(axis=1) if i else table
-            out[self.names[i]] = (hist, self.los[i] + np.arange(size, dtype=np.float64))
+            # sums in the counts' type: no count exceeds the number of rows
+            hist = table.reshape(self.k, -1, size).sum(axis=1, dtype=table.dtype) if i \
+                else table
+            out[self.names[i]] = (hist.astype(np.int64, copy=False),
+                                  self.los[i] + np.arange(size, dtype=np.float64))
             if i:
-                table = table.reshape(self.k, -1, size).sum(axis=2).reshape(
-                    self.k, *self.sizes[:i])
+                table = table.reshape(self.k, -1, size).sum(axis=2, dtype=table.dtype)
+                table = table.reshape(self.k, *self.sizes[:i])
         return out
 
 
@@ -200,7 +207,7 @@ class _RadixColumn:
         while (k_hi >> shift) - (k_lo >> shift) >= 1 << _BUCKET_BITS:  # once at most
             shift += 1
         base = k_lo >> shift
-        self.k0 = base << shift if base > _PREFIX else 0
+        self.k0 = base << shift if base > _PREFIX // 2 else 0
         self.base = 0 if self.k0 else base  # leading cells never used
         self.shift = np.uint64(shift)
         self.nb = 1 << _BUCKET_BITS
@@ -315,27 +322,33 @@ class _RadixColumn:
         labels = np.concatenate([np.zeros(0, dtype=np.intp), *self.read_labels])
         top = self._top(values, np.empty(values.size)).view(np.intp)
         rows = np.flatnonzero(np.take(self.want, top, mode="clip"))  # wanted buckets
-        # sorted by value, the values are sorted by bucket too (a non-decreasing
-        # function of the value)
-        rows = rows[np.argsort(np.take(values, rows))]
-        values, buckets = np.take(values, rows), np.take(top, rows) - self.base
-        labels = np.take(labels, rows)
+        values = np.take(values, rows)
+        cells = np.take(labels, rows).astype(np.intp) * nb + (np.take(top, rows) - self.base)
+        # the values read of each cell, in order: complex numbers sort by their real
+        # parts (the cells, whole numbers), then by their imaginary parts
+        pairs = np.empty(values.size, dtype=np.complex128)
+        pairs.real, pairs.imag = cells, values
+        pairs.sort()
+        cells, by_cell = pairs.real, pairs.imag
 
         present, ranks, bucket, below = self.targets
+        cell = present * nb + bucket  # (2, segments): the cells of the middle values
+        first = np.searchsorted(cells, cell, side="left")
+        read = np.searchsorted(cells, cell, side="right") - first
+        zeros = self.cells[present, bucket] - read  # 0 outside the zero bucket
+        rank = ranks - below - zeros  # among the values read of the cell, if not a zero
+        middle = np.where(rank >= 0, by_cell[np.minimum(first + np.maximum(rank, 0),
+                                                        max(cells.size - 1, 0))]
+                          if cells.size else 0.0, 0.0)
         medians = np.full(k, np.nan)
-        middle = np.zeros(bucket.shape)
-        for i, g in enumerate(present):  # a loop over segments: its two middle values
-            for j in range(2):
-                read = np.flatnonzero((buckets == bucket[j, i]) & (labels == g))
-                zeros = self.cells[g, bucket[j, i]] - read.size  # 0 but in the zero bucket
-                rank = ranks[j, i] - below[j, i] - zeros  # among the values read
-                if rank >= 0:
-                    middle[j, i] = values[read[rank]]
         with np.errstate(over="ignore"):  # as numpy's median: infinity
             medians[present] = (middle[0] + middle[1]) / 2.0
         if not self.want_ranks:
             return self.counts, self.sums, medians, None
 
+        # sorted, the values are sorted by bucket too (a non-decreasing function)
+        values = np.sort(values)
+        buckets = self._top(values, np.empty(values.size)).view(np.intp) - self.base
         population = self.cells.sum(axis=0)
         below = np.concatenate(([0], np.cumsum(population)))
         levels = medians[present]
@@ -397,8 +410,8 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
             if col in arrays:
                 x, lo, code = arrays[col]
                 first, size = 0, 0
-                if code is not None and code.size:
-                    first, size = int(code.min()), int(code.max()) + 1
+                if code is not None and code.size:  # the codes are the values
+                    first, size = int(lo), int(code.max()) + 1
                 data[col] = (x, True, lo, code if size else None, first, size - first)
             else:
                 data[col] = (read_column(col), False, None, None, 0, 0)
@@ -424,7 +437,7 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
                 break
         else:
             groups.append([col])
-    hists = [_CodeHistogram(k, group, [data[c][3] for c in group],
+    hists = [_CodeHistogram(k, n, group, [data[c][3] for c in group],
                             [data[c][4] for c in group], [data[c][5] for c in group])
              for group in groups]
 
