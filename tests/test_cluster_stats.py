@@ -2,6 +2,8 @@
 brute-force group-by: counts, sums, medians and mid-rank percentiles, whatever the
 values (zeros, signs, ties, NaN, a value filling a bucket) and the order of the rows."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -185,7 +187,7 @@ def test_the_wanted_buckets_are_read_by_value_range_or_by_bucket():
     labels = rng.integers(0, 3, 20_000)
 
     def reading(x, finite=True):
-        acc = _RadixColumn(3, float(np.nanmin(x)), float(np.nanmax(x)), finite, True)
+        acc = _RadixColumn("test", 3, float(np.nanmin(x)), float(np.nanmax(x)), finite, True)
         acc.add(x, labels, np.empty(x.size, np.int32), np.empty(x.size, np.intp),
                 np.zeros(x.size, np.complex128) + 1j)
         acc.plan()
@@ -198,6 +200,35 @@ def test_the_wanted_buckets_are_read_by_value_range_or_by_bucket():
     assert reading(rng.normal(0.0, 1.0, 20_000)).range is None  # signed values
     zeros = np.zeros(20_000)
     assert reading(zeros).idle  # zeros only: counted, never read
+
+
+def test_threads_describe_at_the_same_time():
+    # each thread has its own workspace: the same results as one call after the other
+    rng = np.random.default_rng(7)
+    cases = []
+    for i in range(6):
+        n, k = 20_000 + 5_000 * i, 2 + i
+        labels = rng.integers(0, k, n)
+        T = rng.integers(10, 60, n).astype(float)
+        columns = {"value": make_column(KINDS[i], n, rng), "other": make_column("spend", n, rng),
+                   "frequency": rng.poisson(1.0 + i, n).astype(float), "T": T,
+                   "recency": np.floor(T * rng.random(n))}
+        cases.append((k, labels, columns))
+
+    def run(case):
+        k, labels, columns = case
+        return describe(k, labels, columns, arrays_of(columns))
+
+    serial = [run(case) for case in cases]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        parallel = list(pool.map(run, cases * 2))
+    for one, other in zip(serial * 2, parallel):
+        np.testing.assert_array_equal(one.sizes, other.sizes)
+        for name in one.stats:
+            for a, b in zip(one.stats[name], other.stats[name]):
+                np.testing.assert_array_equal(a, b)
+        for key in one.ranks:
+            np.testing.assert_array_equal(one.ranks[key], other.ranks[key])
 
 
 def test_a_column_of_missing_values_only():

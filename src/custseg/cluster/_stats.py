@@ -29,6 +29,7 @@ depend on the order of the rows (sums up to the rounding of their order).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from math import prod
 
@@ -70,6 +71,24 @@ class SegmentDescription:
 
 def _blocks(n: int):
     return ((a, min(n, a + _ROWS)) for a in range(0, n, _ROWS))
+
+
+_WORKSPACE = threading.local()
+
+
+def _workspace(name: str, size: int, dtype, zero_from: int | None = None) -> np.ndarray:
+    """An array of this thread kept from call to call (fresh memory costs a page fault
+    at its first touch, more than the work on it here), zero from ``zero_from`` on if
+    given; ``"pairs"`` has imaginary parts 1."""
+    kept = _WORKSPACE.__dict__.get(name)
+    if kept is None or kept.size < size or kept.dtype != dtype:
+        kept = np.empty(max(size, 1), dtype=dtype)
+        if name == "pairs":
+            kept.imag = 1.0
+        _WORKSPACE.__dict__[name] = kept
+    if zero_from is not None:
+        kept[zero_from:size] = 0
+    return kept[:size]
 
 
 # --------------------------------------------------------------- integer histograms
@@ -118,7 +137,8 @@ class _CodeHistogram:
     """Counts per segment of the tuples of small-integer columns, accumulated block by
     block: ``codes[i]`` lies in ``los[i] .. los[i] + sizes[i] - 1``."""
 
-    def __init__(self, k: int, n: int, names: list, codes: list, los: list, sizes: list):
+    def __init__(self, name: str, k: int, n: int, names: list, codes: list, los: list,
+                 sizes: list):
         self.k, self.names, self.codes, self.los, self.sizes = k, names, codes, los, sizes
         self.width = prod(sizes)
         # Horner's scheme ((g * R1 + a) * R2 + b) ... is g * width + a * R2 + b ...:
@@ -133,7 +153,9 @@ class _CodeHistogram:
         self.dtype = np.int32 if self.offset + size < 1 << 31 else np.int64
         # np.add.at adds to 32-bit counts faster (no count reaches 2**31 below n rows)
         self.one = np.int64(1) if self.bincount or n >= 1 << 31 else np.int32(1)
-        self.counts = np.zeros(self.start + size, dtype=self.one.dtype)
+        # leading cells never read: their content does not matter
+        self.counts = _workspace(name, self.start + size, self.one.dtype,
+                                 zero_from=0 if self.bincount else self.start)
 
     def add(self, labels, a: int, b: int, scratch: np.ndarray, cells: np.ndarray):
         m = b - a
@@ -195,7 +217,8 @@ class _RadixColumn:
     saves the subtraction of ``k0``.
     """
 
-    def __init__(self, k: int, lo: float, hi: float, finite: bool, ranks: bool):
+    def __init__(self, name: str, k: int, lo: float, hi: float, finite: bool,
+                 ranks: bool):
         self.k, self.finite, self.want_ranks = k, finite, ranks
         self.skip_zeros = lo == 0  # zeros are the smallest values: never read again
         self.nonnegative = lo >= 0
@@ -211,7 +234,8 @@ class _RadixColumn:
         self.base = 0 if self.k0 else base  # leading cells never used
         self.shift = np.uint64(shift)
         self.nb = 1 << _BUCKET_BITS
-        self.hist = np.zeros(self.base + k * self.nb, dtype=np.complex128)
+        self.hist = _workspace(name, self.base + k * self.nb, np.complex128,
+                               zero_from=self.base)  # leading cells never read
 
     def _top(self, x: np.ndarray, scratch: np.ndarray) -> np.ndarray:
         """``base + bucket`` of the (not NaN) values, as unsigned integers in
@@ -437,24 +461,25 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
                 break
         else:
             groups.append([col])
-    hists = [_CodeHistogram(k, n, group, [data[c][3] for c in group],
+    hists = [_CodeHistogram(f"histogram {i}", k, n, group, [data[c][3] for c in group],
                             [data[c][4] for c in group], [data[c][5] for c in group])
-             for group in groups]
+             for i, group in enumerate(groups)]
 
     wanted = {d for d in descriptors.values() if d is not None}
     radix = {}
     for col, (x, finite, lo, code, _, _) in data.items():
         if col in columns and code is None:
             bounds = (lo, float(x.max()) if x.size else lo) if finite else _bounds(x)
-            radix[col] = _RadixColumn(k, *bounds, finite, col in wanted)
+            radix[col] = _RadixColumn(f"radix {len(radix)}", k, *bounds, finite,
+                                      col in wanted)
     if gap and not joint:
         finite = data[recency][1] and data[age][1]
         lo, hi = np.inf, -np.inf
         for a, b in _blocks(n):
             gap_lo, gap_hi = _bounds(data[age][0][a:b] - data[recency][0][a:b])
             lo, hi = min(lo, gap_lo), max(hi, gap_hi)
-        radix["__since_last__"] = _RadixColumn(k, *((lo, hi) if n else (0.0, 0.0)),
-                                               finite, True)
+        radix["__since_last__"] = _RadixColumn(
+            f"radix {len(radix)}", k, *((lo, hi) if n else (0.0, 0.0)), finite, True)
 
     def values(col, a, b):
         if col == "__since_last__":
@@ -462,27 +487,26 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
         return data[col][0][a:b]
 
     rows = min(n, _ROWS)
-    scratch32 = np.empty(rows, dtype=np.int64)
-    cells = np.empty(rows, dtype=np.intp)
-    pairs = np.empty(rows if radix else 0, dtype=np.complex128)
-    pairs.imag = 1.0
+    wide = any(hist.dtype == np.int64 for hist in hists)
+    scratch = _workspace("scratch", rows, np.int64 if wide else np.int32)
+    cells = _workspace("cells", rows, np.intp)
+    pairs = _workspace("pairs", rows if radix else 0, np.complex128)
     with np.errstate(over="ignore", invalid="ignore"):  # sums beyond the largest float
         for a, b in _blocks(n):  # pass 1: histograms, counts and sums
             lab = labels[a:b]
             for hist in hists:
-                hist.add(lab, a, b, scratch32.view(hist.dtype) if hist.dtype == np.int32
-                         else scratch32, cells)
+                hist.add(lab, a, b, scratch.view(hist.dtype), cells)
             for col, acc in radix.items():
-                acc.add(values(col, a, b), lab, scratch32.view(np.int32), cells, pairs)
+                acc.add(values(col, a, b), lab, scratch.view(np.int32), cells, pairs)
         for acc in radix.values():
             acc.plan()
     if any(not acc.idle for acc in radix.values()):
-        scratch = cells.view(np.float64)
         for a, b in _blocks(n):  # pass 2: the values of the median buckets
             lab = labels[a:b]
             for col, acc in radix.items():
-                acc.read(values(col, a, b), lab, scratch)
+                acc.read(values(col, a, b), lab, cells.view(np.float64))
 
+    pairs.real = 0.0  # no values of the table left in the workspace
     tables = [hist.marginals() for hist in hists]
     if hists:
         sizes = tables[0][hists[0].names[0]][0].sum(axis=1)
