@@ -51,6 +51,7 @@ _BUCKET_BITS = 12  # buckets per segment of a radix selection: 2**12
 _FLOOR = 2.0 ** -32  # relative to the range: the smallest value told apart from zero
 _PREFIX = 1 << 19  # most unused leading cells kept to save a subtraction a block
 _SMALLEST = float(np.nextafter(0.0, 1.0))
+_KEEP_BYTES = 1 << 22  # largest array kept from call to call, in each thread
 
 
 @dataclass
@@ -77,15 +78,17 @@ _WORKSPACE = threading.local()
 
 
 def _workspace(name: str, size: int, dtype, zero_from: int | None = None) -> np.ndarray:
-    """An array of this thread kept from call to call (fresh memory costs a page fault
-    at its first touch, more than the work on it here), zero from ``zero_from`` on if
-    given; ``"pairs"`` has imaginary parts 1."""
+    """An array of this thread kept from call to call when it is small (fresh memory
+    costs a page fault at its first touch, more than the work on it here), zero from
+    ``zero_from`` on if given; ``"pairs"`` has imaginary parts 1."""
+    dtype = np.dtype(dtype)
     kept = _WORKSPACE.__dict__.get(name)
     if kept is None or kept.size < size or kept.dtype != dtype:
         kept = np.empty(max(size, 1), dtype=dtype)
         if name == "pairs":
             kept.imag = 1.0
-        _WORKSPACE.__dict__[name] = kept
+        if kept.nbytes <= _KEEP_BYTES:
+            _WORKSPACE.__dict__[name] = kept
     if zero_from is not None:
         kept[zero_from:size] = 0
     return kept[:size]
