@@ -231,6 +231,27 @@ def test_threads_describe_at_the_same_time():
             np.testing.assert_array_equal(one.ranks[key], other.ranks[key])
 
 
+def test_a_segment_of_values_above_the_sampled_maximum():
+    # the largest value is estimated from a sample of the rows: a segment of the values
+    # above it, all in the last bucket, gets its exact median and rank
+    rng = np.random.default_rng(11)
+    n = 100_000
+    x = rng.lognormal(3.0, 1.0, n)
+    labels = rng.integers(0, 3, n)
+    whales = 6 * np.arange(1, 16_000, 266) + 1  # rows outside the sample of every 6th
+    x[whales] = rng.uniform(1e8, 2e8, whales.size)
+    labels[whales] = 3
+    columns = {"value": x}
+    described = describe_segments(labels, 4, ["value"], {"value": (x, float(x.min()), None)},
+                                  None, descriptors={"value": "value"})
+    counts, sums, medians = brute_stats(x, labels, 4)
+    np.testing.assert_array_equal(described.stats["value"][2], medians)
+    np.testing.assert_allclose(described.stats["value"][1], sums, rtol=1e-12)
+    np.testing.assert_allclose(described.ranks["value"], brute_ranks(x, medians),
+                               rtol=0, atol=1e-15)
+    assert columns["value"][::max(1, n >> 14)].max() < 1e8
+
+
 def test_a_column_of_missing_values_only():
     labels = np.array([0, 1, 1, 2])
     columns = {"clv": np.full(4, np.nan)}

@@ -221,8 +221,8 @@ class _RadixColumn:
     """
 
     def __init__(self, name: str, k: int, lo: float, hi: float, finite: bool,
-                 ranks: bool):
-        self.k, self.finite, self.want_ranks = k, finite, ranks
+                 ranks: bool, clamp: bool = False):
+        self.k, self.finite, self.want_ranks, self.clamp = k, finite, ranks, clamp
         self.skip_zeros = lo == 0  # zeros are the smallest values: never read again
         self.nonnegative = lo >= 0
         positive = -lo if lo < 0 else 0.0
@@ -247,6 +247,8 @@ class _RadixColumn:
         if self.k0:
             t -= np.uint64(self.k0)
         t >>= self.shift
+        if self.clamp:  # the values above ``hi`` (an estimate) share the last bucket
+            np.minimum(t, np.uint64(self.base + self.nb - 1), out=t)
         return t
 
     def _drop_nan(self, x, labels):
@@ -312,7 +314,7 @@ class _RadixColumn:
                 if first:
                     edge = self._edge(first)
                     low = max(edge - self.c - 8 * np.spacing(edge), _SMALLEST)
-                high = self._edge(last + 1)
+                high = self._edge(last + 1) if last + 1 < nb or not self.clamp else np.inf
                 high = high - self.c + 8 * np.spacing(high)
                 high = high if high < np.inf else np.inf
                 self.range = (np.uint64(_bits(low)), np.uint64(_bits(high) - _bits(low)))
@@ -472,9 +474,14 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
     radix = {}
     for col, (x, finite, lo, code, _, _) in data.items():
         if col in columns and code is None:
-            bounds = (lo, float(x.max()) if x.size else lo) if finite else _bounds(x)
+            if finite:  # the largest of a sample: the few values above share a bucket
+                hi = max(float(x[::max(1, x.size >> 14)].max()), float(x[-1])) if x.size \
+                    else lo
+                bounds = (lo, hi)
+            else:
+                bounds = _bounds(x)
             radix[col] = _RadixColumn(f"radix {len(radix)}", k, *bounds, finite,
-                                      col in wanted)
+                                      col in wanted, clamp=finite)
     if gap and not joint:
         finite = data[recency][1] and data[age][1]
         lo, hi = np.inf, -np.inf
