@@ -4,24 +4,29 @@ percentile ranks in two passes over blocks of customers, with no sort of the cus
 Two kinds of columns:
 
 * *small integers* ``lo .. lo + R - 1`` (counts, whole periods: frequency, recency and
-  age in days or weeks): a histogram per segment (cell ``segment * R + value - lo``,
-  one ``np.bincount`` a block) gives their sums, medians and ranks exactly; recency and
-  age share one histogram of their pairs, which also gives the time since the last
-  purchase ``T - recency`` exactly (columns whose joint table stays small share one too);
+  age in days or weeks): a histogram per segment (cell ``segment * R + value - lo``)
+  gives their sums, medians and ranks exactly; recency and age share one histogram of
+  their pairs, which also gives the time since the last purchase ``T - recency``
+  exactly, and another column joins a histogram while its table stays small (one
+  scatter a block instead of two);
 * any other numeric column: medians by a radix selection. A non-decreasing function of
   the value, the top bits of the float ``x + c``, puts each value in one of ``2**12``
   buckets; ``c`` makes the values non-negative and adds a floor ``2**-32`` times their
-  range, so that the buckets cover the 32 octaves below the maximum finely (each about
-  0.5% wide) and all smaller values share the first bucket. One scatter of ``x + 1j``
-  per (segment, bucket) cell (``np.add.at``) accumulates the counts and the sums at
-  once; the cumulative counts locate the bucket of each median and its rank there, and
-  a second pass keeps only the values of those buckets (typically a few thousand rows):
-  for non-negative values, by comparing the bits of each value with the range of values
-  of those buckets (two operations a row) when that range holds few customers, else by
-  a look-up of each value's bucket. Zeros of a non-negative column are counted but not
-  read: they are the smallest values of the first bucket, so a rank there is a zero if
-  it is below their count (the sum of the bucket tells whether it holds other values).
-  NaN of the columns read from the table are skipped.
+  range (bounded by the largest value of a sample of the rows: the few values above it
+  share the last bucket), so that the buckets cover the 32 octaves below the maximum
+  finely (each about 0.5% wide) and all smaller values share the first bucket. One
+  scatter of ``x + 1j`` per (segment, bucket) cell accumulates the counts and the sums
+  at once; the cumulative counts locate the bucket of each median and its rank there,
+  and a second pass keeps only the values of those buckets (typically a few thousand
+  rows): for non-negative values by comparing the bits of each value with the range of
+  values of those buckets (two operations a row) when that range holds few customers,
+  else by looking up each value's bucket. Zeros of a non-negative column are counted but
+  not read: they are the smallest values of the first bucket, so a rank there is a
+  zero if it is below their count (the sum of the bucket tells whether it holds any
+  other value). NaN of the columns read from the table are skipped.
+
+The block buffers and the tables are kept from call to call in each thread (up to a
+few megabytes): the first touch of fresh memory costs more than the work on it.
 
 Every result is a function of the multiset of (segment, value) pairs: it does not
 depend on the order of the rows (sums up to the rounding of their order).
@@ -212,9 +217,10 @@ class _RadixColumn:
     """Counts, sums and the bucket histogram of one numeric column, accumulated block by
     block, then its medians (and their percentile ranks) from a second pass.
 
-    A value ``x`` (``lo <= x <= hi``; NaN are dropped) falls in the bucket
-    ``((bits(x + c) - k0) >> shift) - base``, ``0 .. 2**12 - 1``, a non-decreasing
-    function of ``x`` (``bits`` the float's bits as an unsigned integer, increasing
+    A value ``x`` (``x >= lo``; NaN are dropped) falls in the bucket
+    ``((bits(x + c) - k0) >> shift) - base``, ``0 .. 2**12 - 1`` (the last one for all
+    values above ``hi`` when ``clamp``, else ``x <= hi``), a non-decreasing function of
+    ``x`` (``bits`` the float's bits as an unsigned integer, increasing
     with the non-negative float ``x + c``); the cell of the bucket and of segment ``g``
     is ``base + g * 2**12 + bucket``, with ``base`` leading cells never used where that
     saves the subtraction of ``k0``.
@@ -353,22 +359,19 @@ class _RadixColumn:
         rows = np.flatnonzero(np.take(self.want, top, mode="clip"))  # wanted buckets
         values = np.take(values, rows)
         cells = np.take(labels, rows).astype(np.intp) * nb + (np.take(top, rows) - self.base)
-        # the values read of each cell, in order: complex numbers sort by their real
-        # parts (the cells, whole numbers), then by their imaginary parts
-        pairs = np.empty(values.size, dtype=np.complex128)
-        pairs.real, pairs.imag = cells, values
-        pairs.sort()
-        cells, by_cell = pairs.real, pairs.imag
-
         present, ranks, bucket, below = self.targets
-        cell = present * nb + bucket  # (2, segments): the cells of the middle values
-        first = np.searchsorted(cells, cell, side="left")
-        read = np.searchsorted(cells, cell, side="right") - first
-        zeros = self.cells[present, bucket] - read  # 0 outside the zero bucket
-        rank = ranks - below - zeros  # among the values read of the cell, if not a zero
-        middle = np.where(rank >= 0, by_cell[np.minimum(first + np.maximum(rank, 0),
-                                                        max(cells.size - 1, 0))]
-                          if cells.size else 0.0, 0.0)
+        middle = np.zeros(bucket.shape)  # the two middle values of each segment
+        for i, g in enumerate(present.tolist()):  # a loop over segments
+            shared = bucket[0, i] == bucket[1, i]
+            for j in (0,) if shared else (0, 1):
+                b = bucket[j, i]
+                inside = values[cells == g * nb + b]  # the values read of the cell
+                zeros = self.cells[g, b] - inside.size  # 0 but in the zero bucket
+                which = slice(0, 2) if shared else slice(j, j + 1)
+                rank = ranks[which, i] - below[j, i] - zeros  # among the values read
+                if inside.size:  # else zeros only
+                    kth = np.partition(inside, np.maximum(rank, 0))[np.maximum(rank, 0)]
+                    middle[which, i] = np.where(rank >= 0, kth, 0.0)
         medians = np.full(k, np.nan)
         with np.errstate(over="ignore"):  # as numpy's median: infinity
             medians[present] = (middle[0] + middle[1]) / 2.0
@@ -420,8 +423,8 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
         Columns to describe, in order.
     arrays : dict
         Already validated columns: ``name -> (finite float64 values, minimum, codes)``,
-        with ``codes`` the values as small integers ``0 .. R-1`` (any integer type) when
-        they are, else ``None``.
+        with ``codes`` the values themselves as small integers ``0 .. R-1`` (any integer
+        type) when they are, else ``None``.
     read_column : callable
         ``name -> float64 values`` (NaN allowed) of any other column of the table.
     descriptors : dict
