@@ -253,8 +253,9 @@ class _RadixColumn:
         if self.k0:
             t -= np.uint64(self.k0)
         t >>= self.shift
-        if self.clamp:  # the values above ``hi`` (an estimate) share the last bucket
-            np.minimum(t, np.uint64(self.base + self.nb - 1), out=t)
+        last = np.uint64(self.base + self.nb - 1)
+        if self.clamp and t.size and t.max() > last:  # values above ``hi``, an estimate:
+            np.minimum(t, last, out=t)  # in the last bucket (a test costs less)
         return t
 
     def _drop_nan(self, x, labels):
@@ -494,30 +495,34 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
         radix["__since_last__"] = _RadixColumn(
             f"radix {len(radix)}", k, *((lo, hi) if n else (0.0, 0.0)), finite, True)
 
-    def values(col, a, b):
+    def values(col):  # the values of a block of rows of a column
         if col == "__since_last__":
-            return data[age][0][a:b] - data[recency][0][a:b]
-        return data[col][0][a:b]
+            return lambda a, b: data[age][0][a:b] - data[recency][0][a:b]
+        column = data[col][0]
+        return lambda a, b: column[a:b]
 
     rows = min(n, _ROWS)
     wide = any(hist.dtype == np.int64 for hist in hists)
     scratch = _workspace("scratch", rows, np.int64 if wide else np.int32)
     cells = _workspace("cells", rows, np.intp)
     pairs = _workspace("pairs", rows if radix else 0, np.complex128)
+    counting = [(hist.add, scratch.view(hist.dtype)) for hist in hists]
+    selecting = [(acc, values(col)) for col, acc in radix.items()]
+    small, floats = scratch.view(np.int32), cells.view(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # sums beyond the largest float
         for a, b in _blocks(n):  # pass 1: histograms, counts and sums
             lab = labels[a:b]
-            for hist in hists:
-                hist.add(lab, a, b, scratch.view(hist.dtype), cells)
-            for col, acc in radix.items():
-                acc.add(values(col, a, b), lab, scratch.view(np.int32), cells, pairs)
+            for add, buffer in counting:
+                add(lab, a, b, buffer, cells)
+            for acc, block in selecting:
+                acc.add(block(a, b), lab, small, cells, pairs)
         for acc in radix.values():
             acc.plan()
     if any(not acc.idle for acc in radix.values()):
         for a, b in _blocks(n):  # pass 2: the values of the median buckets
             lab = labels[a:b]
-            for col, acc in radix.items():
-                acc.read(values(col, a, b), lab, cells.view(np.float64))
+            for acc, block in selecting:
+                acc.read(block(a, b), lab, floats)
 
     pairs.real = 0.0  # no values of the table left in the workspace
     tables = [hist.marginals() for hist in hists]
