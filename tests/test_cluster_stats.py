@@ -203,7 +203,7 @@ def test_the_wanted_buckets_are_read_by_value_range_or_by_bucket():
 
 
 def test_threads_describe_at_the_same_time():
-    # each thread has its own workspace: the same results as one call after the other
+    # calls from several threads at once: the same results as one call after the other
     rng = np.random.default_rng(7)
     cases = []
     for i in range(6):

@@ -25,16 +25,12 @@ Two kinds of columns:
   zero if it is below their count (the sum of the bucket tells whether it holds any
   other value). NaN of the columns read from the table are skipped.
 
-The block buffers and the tables are kept from call to call in each thread (up to a
-few megabytes): the first touch of fresh memory costs more than the work on it.
-
 Every result is a function of the multiset of (segment, value) pairs: it does not
 depend on the order of the rows (sums up to the rounding of their order).
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from math import prod
 
@@ -56,7 +52,6 @@ _BUCKET_BITS = 12  # buckets per segment of a radix selection: 2**12
 _FLOOR = 2.0 ** -32  # relative to the range: the smallest value told apart from zero
 _PREFIX = 1 << 19  # most unused leading cells kept to save a subtraction a block
 _SMALLEST = float(np.nextafter(0.0, 1.0))
-_KEEP_BYTES = 1 << 22  # largest array kept from call to call, in each thread
 
 
 @dataclass
@@ -79,24 +74,15 @@ def _blocks(n: int):
     return ((a, min(n, a + _ROWS)) for a in range(0, n, _ROWS))
 
 
-_WORKSPACE = threading.local()
-
-
 def _workspace(name: str, size: int, dtype, zero_from: int | None = None) -> np.ndarray:
-    """An array of this thread kept from call to call when it is small (fresh memory
-    costs a page fault at its first touch, more than the work on it here), zero from
-    ``zero_from`` on if given; ``"pairs"`` has imaginary parts 1."""
-    dtype = np.dtype(dtype)
-    kept = _WORKSPACE.__dict__.get(name)
-    if kept is None or kept.size < size or kept.dtype != dtype:
-        kept = np.empty(max(size, 1), dtype=dtype)
-        if name == "pairs":
-            kept.imag = 1.0
-        if kept.nbytes <= _KEEP_BYTES:
-            _WORKSPACE.__dict__[name] = kept
+    """A new array of ``size`` elements, zero from ``zero_from`` on if given;
+    ``"pairs"`` has imaginary parts 1."""
+    out = np.empty(max(size, 1), dtype=np.dtype(dtype))[:size]
+    if name == "pairs":
+        out.imag = 1.0
     if zero_from is not None:
-        kept[zero_from:size] = 0
-    return kept[:size]
+        out[zero_from:] = 0
+    return out
 
 
 # --------------------------------------------------------------- integer histograms
@@ -524,7 +510,6 @@ def describe_segments(labels: np.ndarray, k: int, columns: list, arrays: dict,
             for acc, block in selecting:
                 acc.read(block(a, b), lab, floats)
 
-    pairs.real = 0.0  # no values of the table left in the workspace
     tables = [hist.marginals() for hist in hists]
     if hists:
         sizes = tables[0][hists[0].names[0]][0].sum(axis=1)
