@@ -144,10 +144,11 @@ class CustomerSegmenter(SerializableMixin, ClusterMixin, TransformerMixin, BaseE
         a feature when ``X`` is a DataFrame. ``None`` orders the segments by their
         centroids instead (descending on the first feature, then the next ones).
     selection_sample_size : int, default=10000
-        Size of the random sample of customers on which ``n_segments="auto"`` fits and
-        scores each candidate k, and from which k-means++ seeds each k-means run. The
-        cost of choosing k and seeding is bounded by it, whatever the number of
-        customers.
+        Number of distinct rows of the weighted sample (see Notes) on which
+        ``n_segments="auto"`` fits and scores each candidate k, and from which each
+        run of the model starts (k-means++ seeds, then k-means or the mixture on the
+        sample when it holds at most an eighth of the rows). The cost of choosing k and
+        of the start is bounded by it, whatever the number of customers.
     random_state : int, RandomState instance or None, default=None
         Seeds the sample, the seeding of the clustering model and the model itself.
         Pass an int for reproducible segments.
