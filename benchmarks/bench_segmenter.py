@@ -101,14 +101,14 @@ class InnerTimer:
         from sklearn.cluster import KMeans, MiniBatchKMeans
         from sklearn.mixture import GaussianMixture
 
-        import custseg.cluster._segmenter as segmenter
+        import custseg.cluster._fitting as fitting
 
         self.total = 0.0
         self.depth = 0
         self.clock = clock
         # GaussianMixture.fit calls fit_predict: wrapping fit_predict times both
         self._targets = [(KMeans, "fit"), (MiniBatchKMeans, "fit"),
-                         (GaussianMixture, "fit_predict"), (segmenter, "kmeans_plusplus")]
+                         (GaussianMixture, "fit_predict"), (fitting, "kmeans_plusplus")]
         self._saved = []
 
     def __enter__(self):
@@ -154,7 +154,7 @@ def bare_model(case: Case, seed: int):
     from sklearn.cluster import KMeans, MiniBatchKMeans
     from sklearn.mixture import GaussianMixture
 
-    from custseg.cluster._segmenter import GMM_REG_COVAR
+    from custseg.cluster._fitting import GMM_REG_COVAR
 
     if case.method == "gmm":
         return GaussianMixture(case.k, n_init=case.n_init, reg_covar=GMM_REG_COVAR,
