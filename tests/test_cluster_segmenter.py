@@ -807,3 +807,24 @@ def test_heavy_rows_searches_a_bucket_again_when_its_first_row_is_not_heavy():
             np.testing.assert_array_equal(hh[rows], hashes)
         # at most `limit`: the most repeated
         np.testing.assert_array_equal(_heavy_rows(hh, buckets, 40, 2)[2], [u, v])
+
+
+@settings(deadline=None, max_examples=25)
+@given(seed=st.integers(0, 2**32 - 1), scaling=st.sampled_from(["log-standard", "standard"]))
+def test_scaling_does_not_depend_on_row_order_in_any_bit(seed, scaling):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 3000))
+    columns = [rng.poisson(2.0, n).astype(float), rng.gamma(0.5, 300.0, n),
+               rng.normal(1e6, 1.0, n) if scaling == "standard" else rng.random(n) * 1e-3]
+    bounds = [(c.min(), c.max()) for c in columns]
+    perm = rng.permutation(n)
+    a = scale_features(columns, bounds, scaling)
+    b = scale_features([c[perm] for c in columns], bounds, scaling)
+    np.testing.assert_array_equal(b.means, a.means)
+    np.testing.assert_array_equal(b.scales, a.scales)
+    np.testing.assert_array_equal(b.z, a.z[:, perm])
+    exact = np.stack(columns)
+    if scaling == "log-standard":  # the logarithm in single precision, as scaled
+        exact = np.log(exact.astype(np.float32) + np.float32(1.0)).astype(np.float64)
+    np.testing.assert_allclose(a.means, exact.mean(axis=1), rtol=1e-9)
+    np.testing.assert_allclose(a.scales, exact.std(axis=1), rtol=1e-6)

@@ -4,6 +4,8 @@ silhouette, the order of the segments and the naming rules of the segments."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["mean_silhouette"]
@@ -385,8 +387,12 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
     A feature whose values are the small integers ``0 .. R-1`` (counts, whole periods)
     is transformed by a table of its ``R`` possible values, gathered by the values: the
     table applies to each value the same operations as the direct path, so both give
-    identical numbers. Means and variances come from sums (shifted by the middle of the
-    range for ``standard``, where values may be far from 0). The hash reads what the
+    identical numbers. Means and variances come from sums of the transformed values
+    minus the middle of their range, each sum taken of whole numbers (the values
+    times a power of two chosen from the range and the number of rows, rounded: a
+    resolution of about ``2**52 / n`` steps over the range) whose partial sums are
+    exact floats: the statistics, hence the scaled values, do not depend on the order
+    of the rows in their last bits either. The hash reads what the
     model sees of a row: the small integers (packed into exact mixed-radix keys) and the
     transformed values of the other features, so identical rows of the model's input
     hash equally.
@@ -415,10 +421,15 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
     limit = small_integer_limit(n)
     sizes = [int(hi) + 1 if scaling != "none" and lo >= 0 and hi < limit else 0
              for lo, hi in bounds]
-    centre = np.array([(lo + hi) / 2 for lo, hi in bounds]) if scaling == "standard" \
-        else np.zeros(p)
+    # the middle of each transformed range, and the units of the sums (see Notes)
+    ends = [_transform(np.array([lo, hi], dtype=np.float64), scaling == "log-standard")
+            for lo, hi in bounds]
+    centre = np.array([(t_lo + t_hi) / 2 for t_lo, t_hi in ends])
+    half = np.array([(t_hi - t_lo) / 2 for t_lo, t_hi in ends])
+    units = np.array([_unit(n * h) for h in half]), np.array([_unit(n * h * h) for h in half])
     share = min(1.0, 3.0 * sample_size / n) if sample_size else 0.0
-    state = _FirstPass(columns, sizes, scaling, centre, fit, hash_seed, keep_hash, share)
+    state = _FirstPass(columns, sizes, scaling, centre, units, fit, hash_seed, keep_hash,
+                       share)
     with _one_blas_thread():
         for a, b in _blocks(n):  # pass 1: transform, sum and hash
             state.block(a, b)
@@ -430,9 +441,9 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
     if fit:
         means, scales = np.zeros(p), np.ones(p)
         if scaling != "none":
-            shift = state.sums / n
+            shift = state.sums / units[0] / n
             means = centre + shift
-            scales = np.sqrt(np.maximum(state.squares / n - shift * shift, 0.0))
+            scales = np.sqrt(np.maximum(state.squares / units[1] / n - shift * shift, 0.0))
             # a constant feature keeps a scale of 1
             scales[scales <= 1e-12 * np.maximum(1.0, np.abs(means))] = 1.0
     else:
@@ -478,6 +489,14 @@ def _weighted_sample(state: _FirstPass, m: int, share: float, n: int
     return np.concatenate([heavy, rows])[order], weight[order]
 
 
+def _unit(bound: float) -> float:
+    """The power of two ``u`` such that ``n`` values of magnitude at most ``bound / n``,
+    times ``u`` and rounded to whole numbers, add up to at most ``2**52``: every partial
+    sum is then an exact float, whatever the order of the terms."""
+    exponent = 52 - math.frexp(bound)[1] if bound > 0 else 0
+    return math.ldexp(1.0, max(-1000, min(1000, exponent)))
+
+
 def _threshold(share: float) -> np.uint64:
     """The hash below which a share of uniformly hashed rows falls."""
     return np.uint64(min(int(share * 2.0**64), (1 << 64) - 1))
@@ -487,9 +506,11 @@ class _FirstPass:
     """The first pass of :func:`scale_features`, block by block: transformed values into
     ``z``, sums for the statistics, small-integer codes and row hashes."""
 
-    def __init__(self, columns, sizes, scaling, centre, fit, hash_seed, keep_hash, share):
+    def __init__(self, columns, sizes, scaling, centre, units, fit, hash_seed, keep_hash,
+                 share):
         p, n = len(columns), columns[0].shape[0]
         self.columns, self.sizes, self.centre, self.fit = columns, sizes, centre, fit
+        self.unit, self.unit2 = units
         self.scaling, self.log, self.hash_seed = scaling, scaling == "log-standard", hash_seed
         self.z = np.empty((p, n))
         self.tables = [_transform(np.arange(size, dtype=np.float64), self.log)
@@ -533,11 +554,13 @@ class _FirstPass:
                     np.copyto(out, _log1p32(x, self.single[:m]))
                 else:
                     np.copyto(out, x)
-            if self.fit and self.scaling != "none":
-                d = np.subtract(out, self.centre[j], out=self.shifted[:m]) \
-                    if self.centre[j] else out
-                self.sums[j] += d.sum()
-                self.squares[j] += np.dot(d, d)
+            if self.fit and self.scaling != "none":  # sums of whole numbers: exact
+                d = np.subtract(out, self.centre[j], out=self.shifted[:m])
+                q = np.multiply(d, self.unit[j], out=self.packed[:m])
+                self.sums[j] += np.rint(q, out=q).sum()
+                np.multiply(d, d, out=d)
+                d *= self.unit2[j]
+                self.squares[j] += np.rint(d, out=d).sum()
         if self.hashing and not self.rehash:
             self.hash(a, b)
 
