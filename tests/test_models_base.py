@@ -16,7 +16,7 @@ from custseg.exceptions import (
     InvalidParameterError,
 )
 from custseg.models import BaseTransactionModel, BetaGeo, _base, periods_per_year
-from custseg.models._base import CustomerArrays, compress_rows, fit_mle
+from custseg.models._mle import CustomerArrays, compress_rows, fit_mle
 
 # ---- compress_rows ----------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from custseg.exceptions import (
     InvalidParameterError,
     MissingColumnError,
 )
-from custseg.models._base import CustomerArrays
 from custseg.models._bgbb import (
     BetaGeoBetaBinom,
     bgbb_expected_purchases,
@@ -29,6 +28,7 @@ from custseg.models._bgbb import (
     bgbb_purchase_probability,
     bgbb_sample,
 )
+from custseg.models._mle import CustomerArrays
 
 #: Fader, Hardie & Shang (2010), Table 2: estimates on the donations data
 PAPER = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}

@@ -14,7 +14,6 @@ from sklearn.model_selection import GridSearchCV
 
 from custseg.datasets import CDNOW_PARAMS, make_transactions
 from custseg.models import BetaGeo
-from custseg.models._base import CustomerArrays
 from custseg.models._bgnbd import (
     bgnbd_expected_purchases,
     bgnbd_loglik,
@@ -23,6 +22,7 @@ from custseg.models._bgnbd import (
     bgnbd_probability_alive,
     bgnbd_purchase_probability,
 )
+from custseg.models._mle import CustomerArrays
 from custseg.models._special import hyp2f1, log_hyp2f1
 
 COLS = ["frequency", "recency", "T"]

@@ -11,8 +11,8 @@ import pytest
 
 from custseg.exceptions import ConvergenceWarning, CustsegError, EmptyDataError
 from custseg.models import GammaGamma
-from custseg.models._base import CustomerArrays
 from custseg.models._gammagamma import gammagamma_loglik, gammagamma_loglik_grad
+from custseg.models._mle import CustomerArrays
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ from hypothesis import strategies as st
 from scipy import special
 
 from custseg.models import BetaGeo, ModifiedBetaGeo
-from custseg.models._base import CustomerArrays
 from custseg.models._mbgnbd import (
     mbgnbd_expected_purchases,
     mbgnbd_loglik,
     mbgnbd_loglik_grad,
     mbgnbd_purchase_probability,
 )
+from custseg.models._mle import CustomerArrays
 
 COLS = ["frequency", "recency", "T"]
 

@@ -16,7 +16,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from custseg.exceptions import CustsegError, InvalidDataError, MissingColumnError
-from custseg.models._base import CustomerArrays
+from custseg.models._mle import CustomerArrays
 from custseg.models._paretonbd import (
     ParetoNBD,
     paretonbd_expected_purchases,

@@ -96,28 +96,11 @@ from .._validation import (
     validate_input,
 )
 from ..exceptions import InvalidDataError, InvalidParameterError
-from ._mle import (  # re-exported: the models and the tests import them from here
-    LOG_BOUNDS,
-    SUBSAMPLE_ROWS,
-    CustomerArrays,
-    MLEResult,
-    compress_rows,
-    dot1d,
-    fit_mle,
-    start_grid,
-)
+from ._mle import CustomerArrays, compress_rows, dot1d, fit_mle, start_grid
 
 __all__ = [
     "TIME_UNITS",
     "periods_per_year",
-    "LOG_BOUNDS",
-    "SUBSAMPLE_ROWS",
-    "CustomerArrays",
-    "compress_rows",
-    "dot1d",
-    "MLEResult",
-    "fit_mle",
-    "start_grid",
     "BaseTransactionModel",
     "select_columns",
     "check_nonnegative_columns",

@@ -23,7 +23,8 @@ from sklearn.base import _fit_context
 
 from .._validation import check_columns, check_customer_table, raise_bad_rows
 from ..exceptions import InvalidDataError, InvalidParameterError
-from ._base import BaseTransactionModel, CustomerArrays, periods_per_year
+from ._base import BaseTransactionModel, periods_per_year
+from ._mle import CustomerArrays
 
 __all__ = [
     "BetaGeoBetaBinom",

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._base import BaseTransactionModel, CustomerArrays, compress_rows, dot1d
+from ._base import BaseTransactionModel
+from ._mle import CustomerArrays, compress_rows, dot1d
 from ._special import log_beta_expected_count, log_hyp2f1
 
 __all__ = [

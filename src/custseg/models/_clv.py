@@ -39,9 +39,9 @@ from ._base import (
     BaseTransactionModel,
     check_fit_weights,
     check_nonnegative_columns,
-    compress_rows,
     select_columns,
 )
+from ._mle import compress_rows
 
 __all__ = [
     "CLVEstimator",

@@ -34,17 +34,8 @@ from .._validation import (
     validate_input,
 )
 from ..exceptions import ConvergenceWarning, EmptyDataError, InvalidParameterError
-from ._base import (
-    LOG_BOUNDS,
-    CustomerArrays,
-    check_fit_weights,
-    check_nonnegative_columns,
-    compress_rows,
-    dot1d,
-    fit_mle,
-    select_columns,
-    start_grid,
-)
+from ._base import check_fit_weights, check_nonnegative_columns, select_columns
+from ._mle import LOG_BOUNDS, CustomerArrays, compress_rows, dot1d, fit_mle, start_grid
 
 __all__ = [
     "GammaGamma",

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._base import BaseTransactionModel, compress_rows
+from ._base import BaseTransactionModel
+from ._mle import compress_rows
 from ._paretonbd_likelihood import (
     paretonbd_loglik,
     paretonbd_loglik_grad,

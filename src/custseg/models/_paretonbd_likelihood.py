@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ._base import CustomerArrays
+from ._mle import CustomerArrays
 from ._special import (
     _FLOOR,
     _QUAD_CHUNK,
