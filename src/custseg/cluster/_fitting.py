@@ -57,8 +57,8 @@ def _score_candidate(template, sample: np.ndarray, weight: np.ndarray, k: int,
     # threads on a small sample cost more in synchronisation than they save
     with threadpool_limits(limits=1), _custseg_convergence_warnings(
             f"{type(model).__name__} with {k} segments"):
-        if criterion == "bic":  # the mixture takes no weights: repeat the points
-            points = np.repeat(sample, _repeats(weight, 2 * sample.shape[0]), axis=0)
+        if criterion == "bic":
+            points = _repeated(sample, weight)
             return float(model.fit(points).bic(points))
         model.fit(sample, sample_weight=weight)
         n_labels = np.unique(model.labels_).size
@@ -67,12 +67,15 @@ def _score_candidate(template, sample: np.ndarray, weight: np.ndarray, k: int,
         return mean_silhouette(sample, model.labels_, sample_weight=weight)
 
 
-def _repeats(weight: np.ndarray, cap: int) -> np.ndarray:
-    """Whole numbers of copies proportional to ``weight`` (at least 1 each), about
-    ``cap`` in all when the weights add up to more."""
+def _repeated(points: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The weighted points as unweighted ones, for the mixture, which takes no weights:
+    each repeated a whole number of times proportional to its weight (at least once),
+    about twice as many points in all when the weights add up to more."""
+    cap = 2 * points.shape[0]
     total = weight.sum()
     scale = 1.0 if total <= cap else cap / total
-    return np.maximum(1, np.rint(weight * scale)).astype(np.intp)
+    copies = np.maximum(1, np.rint(weight * scale)).astype(np.intp)
+    return np.repeat(points, copies, axis=0)
 
 
 def fit_model(template, method: str, n_init: int, z: np.ndarray, h: np.ndarray,
@@ -127,7 +130,7 @@ def fit_model(template, method: str, n_init: int, z: np.ndarray, h: np.ndarray,
     if method == "gmm" and on_sample and points.shape[0] >= k:
         # the mixture fitted on the sample's points (repeated in proportion to their
         # weights, it takes no weights) is the start of EM on all customers
-        repeated = np.repeat(points, _repeats(weight, 2 * points.shape[0]), axis=0)
+        repeated = _repeated(points, weight)
         with _custseg_convergence_warnings(what):
             first = clone(model).fit(repeated)
         model.set_params(n_init=1, init_params="random_from_data",

@@ -89,7 +89,8 @@ def _heavy_rows(h: np.ndarray, buckets: np.ndarray, threshold: int, limit: int
     heavily repeated row and a few others). The rows found and their counts depend on
     the multiset of the hashes only, not on the order of the rows.
     """
-    found_rows, found_counts, found_hashes = [], [], []
+    found_rows, found_counts = [np.empty(0, dtype=np.intp)], [np.empty(0, dtype=np.intp)]
+    found_hashes = [np.empty(0, dtype=np.uint64)]
     rows = None  # the rows searched: all of them, then those set aside
     while True:
         flagged = buckets >= threshold
@@ -103,10 +104,8 @@ def _heavy_rows(h: np.ndarray, buckets: np.ndarray, threshold: int, limit: int
         found_counts.append((buckets - rest)[won])
         found_hashes.append(claimed[won])
         h, rows, buckets = rest_hashes, rest_rows, rest
-    empty = np.empty(0, dtype=np.intp)
-    rows = np.concatenate(found_rows) if found_rows else empty
-    counts = np.concatenate(found_counts) if found_rows else empty
-    hashes = np.concatenate(found_hashes) if found_rows else np.empty(0, dtype=np.uint64)
+    rows, counts = np.concatenate(found_rows), np.concatenate(found_counts)
+    hashes = np.concatenate(found_hashes)
     order = np.argsort(hashes)
     if order.size > limit:  # the most repeated (a stable sort keeps hash order in ties)
         order = np.sort(order[np.argsort(-counts[order], kind="stable")[:limit]])
@@ -121,7 +120,8 @@ def _claim_buckets(h: np.ndarray, rows: np.ndarray | None, flagged: np.ndarray):
     size = flagged.size
     claimed = np.zeros(size, dtype=np.uint64)
     first = np.full(size, -1, dtype=np.intp)
-    open_buckets = int(np.count_nonzero(flagged))
+    flagged_ids = np.flatnonzero(flagged)
+    open_buckets = flagged_ids.size
     shift = np.uint64(64 - BUCKET_BITS)
     top = np.empty(min(CHUNK, h.shape[0]), dtype=np.uint64)
     rest_rows, rest_hashes = [], []
@@ -133,7 +133,7 @@ def _claim_buckets(h: np.ndarray, rows: np.ndarray | None, flagged: np.ndarray):
             new = np.flatnonzero(in_flagged & (first[t] < 0))[::-1]
             first[t[new]] = new + a  # the first row of each bucket is written last
             claimed[t[new]] = block[new]
-            open_buckets = int(np.count_nonzero(flagged & (first < 0)))
+            open_buckets = int(np.count_nonzero(first[flagged_ids] < 0))
         other = np.flatnonzero(in_flagged & (claimed[t] != block))
         rest_hashes.append(block[other])
         rest_rows.append(other + a if rows is None else rows[other + a])
@@ -388,14 +388,13 @@ def scale_features(columns: list[np.ndarray], bounds: list[tuple[float, float]],
     is transformed by a table of its ``R`` possible values, gathered by the values: the
     table applies to each value the same operations as the direct path, so both give
     identical numbers. Means and variances come from sums of the transformed values
-    minus the middle of their range, each sum taken of whole numbers (the values
-    times a power of two chosen from the range and the number of rows, rounded: a
-    resolution of about ``2**52 / n`` steps over the range) whose partial sums are
-    exact floats: the statistics, hence the scaled values, do not depend on the order
-    of the rows in their last bits either. The hash reads what the
-    model sees of a row: the small integers (packed into exact mixed-radix keys) and the
-    transformed values of the other features, so identical rows of the model's input
-    hash equally.
+    minus the middle of their range, each sum taken of whole numbers (the values times a
+    power of two chosen from the range and the number of rows, rounded: a resolution of
+    about ``2**52 / n`` steps over the range) whose partial sums are exact floats: the
+    statistics, hence the scaled values, do not depend on the order of the rows in their
+    last bits either. The hash reads what the model sees of a row: the small integers
+    (packed into exact mixed-radix keys) and the transformed values of the other
+    features, so identical rows of the model's input hash equally.
 
     The sample stands for every customer with about ``sample_size`` distinct rows, in
     an order and with weights that depend on the values of the rows only. Rows
@@ -562,7 +561,7 @@ class _FirstPass:
                 d *= self.unit2[j]
                 self.squares[j] += np.rint(d, out=d).sum()
         if self.hashing and not self.rehash:
-            self.hash(a, b)
+            self.hash(a, b, count=True)
 
     def restart(self, share: float, recount: bool = False) -> None:
         """Hash every block again (of the transformed values, before standardisation),
@@ -570,18 +569,15 @@ class _FirstPass:
         buckets again when ``recount``, after a change of the hashed words)."""
         self.threshold, self.all_rows = _threshold(share), share >= 1.0
         self.candidates, self.candidate_hashes = [], []
-        counting = self.buckets
-        if recount and counting is not None:
-            counting[:] = 0
-        elif not recount:
-            self.buckets = None
+        if recount and self.buckets is not None:
+            self.buckets[:] = 0
         for a, b in _blocks(self.z.shape[1]):
-            self.hash(a, b)
-        self.buckets = counting
+            self.hash(a, b, count=recount)
 
-    def hash(self, a: int, b: int) -> None:
+    def hash(self, a: int, b: int, count: bool) -> None:
         """Hash words of the rows ``a:b``: the packed small integers, then the
-        transformed values of the other features."""
+        transformed values of the other features (counted in the buckets when
+        ``count``)."""
         small = [j for j, size in enumerate(self.sizes) if size]
         words = _pack_values([self.columns[j][a:b] for j in small],
                              [self.sizes[j] for j in small],
@@ -591,7 +587,7 @@ class _FirstPass:
                   for j, size in enumerate(self.sizes) if not size]
         hashes = _hash_words(words, self.hash_seed,
                              out=self.h[a:b] if self.h is not None else self.block_hash[:b - a])
-        if self.buckets is not None:
+        if count and self.buckets is not None:
             top = np.right_shift(hashes, np.uint64(64 - BUCKET_BITS), out=self.top[:b - a])
             np.add.at(self.buckets, top.view(np.intp), 1)
         rows = np.arange(b - a) if self.all_rows else np.flatnonzero(hashes < self.threshold)
